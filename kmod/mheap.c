@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mheap.c - the heap of one process (Go's mheap).
+ *
+ * The heap is a virtual range of max_pages 8 KiB pages at a user address
+ * (the process's mapping of /dev/kgc). It grows in 64 MiB arenas: growing
+ * only makes pages available to the page allocator and allocates the
+ * arena's span-map table; physical pages arrive on first touch (heap.c).
+ *
+ * Three structures, all under one lock:
+ *  - the page allocator (pages.c) finds runs of free pages;
+ *  - the span map gives the span of any heap page in O(1): an arena table
+ *    of one span pointer per page, filled for every page of a span in use;
+ *  - one mcentral per span class (central.c) holds the spans no mcache
+ *    holds.
+ *
+ * Why one lock: user space takes a span per refill, which happens once per
+ * span's worth of allocations (hundreds of objects for small classes), so
+ * the heap lock is taken rarely. Go splits it per mcentral because its
+ * mcaches refill far more often under many cores; the split is a local change
+ * here if benchmarks ever show contention.
+ *
+ * Trust: every address and index from user space is checked against the
+ * heap's own structures (span map, span state) before use. A process can
+ * only confuse its own heap.
+ */
+#include "mheap.h"
+#include "sizeclass.h"
+
+/**
+ * kgc_mheap_init() - set up an empty heap
+ * @h: heap
+ * @base: user address of heap page 0
+ * @max_pages: pages reserved; a multiple of KGC_ARENA_PAGES
+ *
+ * Return: 0, -EINVAL for a bad size, or -ENOMEM.
+ */
+int kgc_mheap_init(struct kgc_mheap *h, u64 base, unsigned long max_pages)
+{
+	unsigned int i;
+	int ret;
+
+	if (!max_pages || max_pages % KGC_ARENA_PAGES)
+		return -EINVAL;
+	memset(h, 0, sizeof(*h));
+	mutex_init(&h->lock);
+	h->base = base;
+	h->max_pages = max_pages;
+	h->max_arenas = max_pages / KGC_ARENA_PAGES;
+	h->spanmap = kvcalloc(h->max_arenas, sizeof(*h->spanmap),
+			      GFP_KERNEL_ACCOUNT);
+	if (!h->spanmap) {
+		ret = -ENOMEM;
+		goto err_lock;
+	}
+	ret = kgc_pageheap_init(&h->pages, max_pages);
+	if (ret)
+		goto err_spanmap;
+	for (i = 0; i < KGC_NR_SPANCLASSES; i++)
+		kgc_central_init(&h->central[i], i);
+	INIT_LIST_HEAD(&h->large);
+	return 0;
+
+err_spanmap:
+	kvfree(h->spanmap);
+err_lock:
+	mutex_destroy(&h->lock);
+	return ret;
+}
+
+/**
+ * kgc_mheap_destroy() - free every span and the heap's metadata
+ * @h: heap; no other user left
+ *
+ * Spans cached by user space are on no list, so the span map is the one
+ * complete index: each span is freed at its last page, after every earlier
+ * page has been read.
+ */
+void kgc_mheap_destroy(struct kgc_mheap *h)
+{
+	unsigned long a, p;
+
+	for (a = 0; a < h->narenas; a++) {
+		struct kgc_span **map = h->spanmap[a];
+
+		for (p = 0; p < KGC_ARENA_PAGES; p++) {
+			struct kgc_span *s = map[p];
+
+			if (s && s->start + s->npages - 1 ==
+			    a * KGC_ARENA_PAGES + p)
+				kfree(s);
+		}
+		kvfree(map);
+	}
+	kvfree(h->spanmap);
+	kgc_pageheap_destroy(&h->pages);
+	mutex_destroy(&h->lock);
+}
+
+/*
+ * Grow the heap by whole arenas so that a run of @npages can fit at its top.
+ * Caller holds the lock.
+ */
+static int kgc_mheap_grow(struct kgc_mheap *h, unsigned long npages)
+{
+	unsigned long want = DIV_ROUND_UP(npages, KGC_ARENA_PAGES);
+	unsigned long a;
+	int ret;
+
+	lockdep_assert_held(&h->lock);
+	if (want > h->max_arenas - h->narenas)
+		return -ENOMEM;
+	for (a = h->narenas; a < h->narenas + want; a++) {
+		h->spanmap[a] = kvcalloc(KGC_ARENA_PAGES, sizeof(**h->spanmap),
+					 GFP_KERNEL_ACCOUNT);
+		if (!h->spanmap[a]) {
+			ret = -ENOMEM;
+			goto err;
+		}
+	}
+	ret = kgc_pageheap_grow(&h->pages, a * KGC_ARENA_PAGES);
+	if (ret)
+		goto err;
+	h->narenas = a;
+	return 0;
+
+err:
+	while (a-- > h->narenas) {
+		kvfree(h->spanmap[a]);
+		h->spanmap[a] = NULL;
+	}
+	return ret;
+}
+
+static void kgc_mheap_map_span(struct kgc_mheap *h, struct kgc_span *s,
+			       struct kgc_span *val)
+{
+	unsigned long p;
+
+	for (p = s->start; p < s->start + s->npages; p++)
+		WRITE_ONCE(h->spanmap[p / KGC_ARENA_PAGES][p % KGC_ARENA_PAGES],
+			   val);
+}
+
+/*
+ * Allocate a span of @npages for @spanclass from the page heap, growing it
+ * when no run fits. Caller holds the lock.
+ */
+static struct kgc_span *kgc_mheap_alloc_span(struct kgc_mheap *h,
+					     unsigned long npages,
+					     u32 spanclass)
+{
+	unsigned long nscav;
+	struct kgc_span *s;
+	long start;
+
+	lockdep_assert_held(&h->lock);
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	if (!s)
+		return NULL;
+	start = kgc_pageheap_alloc(&h->pages, npages, &nscav);
+	if (start < 0 && !kgc_mheap_grow(h, npages))
+		start = kgc_pageheap_alloc(&h->pages, npages, &nscav);
+	if (start < 0) {
+		kfree(s);
+		return NULL;
+	}
+	kgc_span_init(s, start, npages, spanclass);
+	/* Pages never touched or given back to the OS fault in zeroed. */
+	s->needzero = nscav < npages;
+	kgc_mheap_map_span(h, s, s);
+	h->nr_spans++;
+	h->inuse_pages += npages;
+	return s;
+}
+
+/* Give a span's pages back to the page heap. Caller holds the lock. */
+static void kgc_mheap_free_span(struct kgc_mheap *h, struct kgc_span *s)
+{
+	lockdep_assert_held(&h->lock);
+	kgc_mheap_map_span(h, s, NULL);
+	kgc_pageheap_free(&h->pages, s->start, s->npages);
+	h->nr_spans--;
+	h->inuse_pages -= s->npages;
+	kfree(s);
+}
+
+/**
+ * kgc_mheap_span_of() - the span containing an address
+ * @h: heap, lock held
+ * @addr: any value (user supplied)
+ *
+ * Return: the span in use that contains @addr, or NULL.
+ */
+struct kgc_span *kgc_mheap_span_of(struct kgc_mheap *h, u64 addr)
+{
+	unsigned long page;
+
+	lockdep_assert_held(&h->lock);
+	if (addr < h->base)
+		return NULL;
+	page = (addr - h->base) >> KGC_PAGE_SHIFT;
+	if (page >= h->narenas * KGC_ARENA_PAGES)
+		return NULL;
+	return h->spanmap[page / KGC_ARENA_PAGES][page % KGC_ARENA_PAGES];
+}
+
+/* Take back a span an mcache held. Caller holds the lock. */
+static int kgc_mheap_uncache(struct kgc_mheap *h, u64 base, u32 freeindex,
+			     bool discard)
+{
+	struct kgc_span *s = kgc_mheap_span_of(h, base);
+	struct kgc_central *c;
+
+	if (!s || s->state != KGC_SPAN_CACHED ||
+	    kgc_span_base(s, h->base) != base)
+		return -EINVAL;
+	if (freeindex < s->freeindex || freeindex > s->nelems)
+		return -EINVAL;
+	c = &h->central[s->spanclass];
+	kgc_central_uncached(c, s);
+	if (discard)
+		kgc_span_free_all(s);
+	else
+		kgc_span_alloc_range(s, s->freeindex, freeindex);
+	if (!s->alloccount)
+		kgc_mheap_free_span(h, s);
+	else
+		kgc_central_insert(c, s, h->sweepgen);
+	return 0;
+}
+
+/* Hand a span with a free object to an mcache. Caller holds the lock. */
+static struct kgc_span *kgc_mheap_cache(struct kgc_mheap *h, u32 spanclass)
+{
+	struct kgc_central *c = &h->central[spanclass];
+	struct kgc_span *s;
+
+	s = kgc_central_take(c, h->sweepgen);
+	if (!s) {
+		u32 sizeclass = KGC_SPANCLASS_SIZECLASS(spanclass);
+
+		s = kgc_mheap_alloc_span(h, kgc_class_npages[sizeclass],
+					 spanclass);
+		if (!s)
+			return NULL;
+	}
+	kgc_central_cached(c, s);
+	return s;
+}
+
+/**
+ * kgc_mheap_refill() - KGC_IOC_REFILL: give a span back, get a fresh one
+ * @h: heap
+ * @r: request, validated here; @r->span is filled on success
+ *
+ * The span given back stays given back even when getting a new one fails.
+ *
+ * Return: 0, -EINVAL for a bad request, -ENOMEM when the heap is full.
+ */
+int kgc_mheap_refill(struct kgc_mheap *h, struct kgc_refill *r)
+{
+	bool put = r->put_base != 0, get = r->spanclass != KGC_NO_SPANCLASS;
+	struct kgc_span *s;
+	int ret = 0;
+
+	if (r->flags & ~KGC_REFILL_FLAGS || r->resv[0] || r->resv[1] ||
+	    r->resv[2])
+		return -EINVAL;
+	if (get && !kgc_spanclass_valid(r->spanclass))
+		return -EINVAL;
+	if (!put && (r->flags || r->put_freeindex || !get))
+		return -EINVAL;
+	memset(&r->span, 0, sizeof(r->span));
+
+	mutex_lock(&h->lock);
+	h->refills++;
+	if (put) {
+		ret = kgc_mheap_uncache(h, r->put_base, r->put_freeindex,
+					r->flags & KGC_REFILL_DISCARD);
+		if (ret)
+			goto out;
+	}
+	if (get) {
+		s = kgc_mheap_cache(h, r->spanclass);
+		if (s)
+			kgc_span_desc(s, h->base, &r->span);
+		else
+			ret = -ENOMEM;
+	}
+out:
+	mutex_unlock(&h->lock);
+	return ret;
+}
+
+/**
+ * kgc_mheap_alloc_large() - KGC_IOC_LARGE_ALLOC
+ * @h: heap
+ * @l: request, validated here; @l->addr and @l->npages filled on success
+ * @needzero: set when the object's memory is not known to be zero
+ *
+ * Return: 0, -EINVAL, -E2BIG (larger than the heap) or -ENOMEM.
+ */
+int kgc_mheap_alloc_large(struct kgc_mheap *h, struct kgc_large *l,
+			  bool *needzero)
+{
+	unsigned long npages;
+	struct kgc_span *s;
+	u32 spanclass;
+
+	if (l->flags & ~KGC_LARGE_FLAGS || l->resv)
+		return -EINVAL;
+	if (l->size <= KGC_MAX_SMALL_SIZE)
+		return -EINVAL;
+	if (l->size > (u64)h->max_pages << KGC_PAGE_SHIFT)
+		return -E2BIG;
+	npages = DIV_ROUND_UP(l->size, KGC_PAGE_SIZE);
+	spanclass = KGC_SPANCLASS(0, l->flags & KGC_LARGE_NOSCAN);
+
+	mutex_lock(&h->lock);
+	s = kgc_mheap_alloc_span(h, npages, spanclass);
+	if (!s) {
+		mutex_unlock(&h->lock);
+		return -ENOMEM;
+	}
+	s->state = KGC_SPAN_LARGE;
+	kgc_span_alloc_range(s, 0, 1);
+	list_add(&s->list, &h->large);
+	h->nr_large++;
+	h->large_pages += npages;
+	l->addr = kgc_span_base(s, h->base);
+	l->npages = npages;
+	*needzero = s->needzero;
+	mutex_unlock(&h->lock);
+	return 0;
+}
+
+/**
+ * kgc_mheap_free() - KGC_IOC_FREE: free a large object now
+ * @h: heap
+ * @addr: the object's address as returned by kgc_mheap_alloc_large()
+ *
+ * Return: 0, or -EINVAL when @addr is not a live large object.
+ */
+int kgc_mheap_free(struct kgc_mheap *h, u64 addr)
+{
+	struct kgc_span *s;
+	int ret = -EINVAL;
+
+	mutex_lock(&h->lock);
+	s = kgc_mheap_span_of(h, addr);
+	if (s && s->state == KGC_SPAN_LARGE &&
+	    kgc_span_base(s, h->base) == addr) {
+		list_del(&s->list);
+		h->nr_large--;
+		h->large_pages -= s->npages;
+		kgc_mheap_free_span(h, s);
+		ret = 0;
+	}
+	mutex_unlock(&h->lock);
+	return ret;
+}
+
+/**
+ * kgc_mheap_stats() - fill the heap's part of KGC_IOC_STATS
+ * @h: heap
+ * @st: zeroed by the caller; resident and fault counts are the caller's
+ */
+void kgc_mheap_stats(struct kgc_mheap *h, struct kgc_stats *st)
+{
+	unsigned long cached = 0;
+	unsigned int i;
+
+	mutex_lock(&h->lock);
+	for (i = 0; i < KGC_NR_SPANCLASSES; i++)
+		cached += h->central[i].nr_cached;
+	st->heap_sys = (u64)h->narenas << KGC_ARENA_SHIFT;
+	st->heap_inuse = (u64)h->inuse_pages << KGC_PAGE_SHIFT;
+	st->heap_idle = (u64)kgc_pageheap_free_pages(&h->pages) << KGC_PAGE_SHIFT;
+	st->heap_released = (u64)kgc_pageheap_scav_pages(&h->pages) << KGC_PAGE_SHIFT;
+	st->spans_inuse = h->nr_spans;
+	st->spans_cached = cached;
+	st->large_objects = h->nr_large;
+	st->large_bytes = (u64)h->large_pages << KGC_PAGE_SHIFT;
+	st->refills = h->refills;
+	st->arenas = h->narenas;
+	mutex_unlock(&h->lock);
+}
+
+#ifdef __KERNEL__
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "mheap-test.h"
+#endif
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mheap.h - the heap of one process: page heap, span map, mcentrals.
+ */
+#ifndef _KGC_MHEAP_H
+#define _KGC_MHEAP_H
+
+#include "central.h"
+#include "pages.h"
+
+/**
+ * struct kgc_mheap - Go's mheap for one process
+ * @lock: protects everything below and every span of the heap. Taken in
+ *	ioctl context (sleeps: may allocate); never held across user memory
+ *	access. Nothing else is held when it is taken.
+ * @base: user address of heap page 0
+ * @max_pages: heap pages reserved (the mapping's length)
+ * @pages: the page allocator
+ * @spanmap: per arena, a table of span pointers for each heap page of the
+ *	arena (NULL where free); arenas are allocated as the heap grows
+ * @narenas: arenas grown into
+ * @max_arenas: length of @spanmap
+ * @zeroed_base: heap pages at and beyond this were never handed out and
+ *	are still zero
+ * @sweepgen: sweep generation (advances by 2 per GC cycle)
+ * @central: one mcentral per span class (index 0 and 1, large, unused)
+ * @large: spans of large objects
+ * @nr_spans: spans in use (cached, central or large)
+ * @nr_large: large objects
+ * @large_pages: heap pages of large objects
+ * @inuse_pages: heap pages in spans in use
+ * @refills: KGC_IOC_REFILL calls
+ */
+struct kgc_mheap {
+	struct mutex lock;
+	u64 base;
+	unsigned long max_pages;
+	struct kgc_pageheap pages;
+	struct kgc_span ***spanmap;
+	unsigned long narenas;
+	unsigned long max_arenas;
+	unsigned long zeroed_base;
+	u32 sweepgen;
+	struct kgc_central central[KGC_NR_SPANCLASSES];
+	struct list_head large;
+	unsigned long nr_spans;
+	unsigned long nr_large;
+	unsigned long large_pages;
+	unsigned long inuse_pages;
+	unsigned long refills;
+};
+
+int kgc_mheap_init(struct kgc_mheap *h, u64 base, unsigned long max_pages);
+void kgc_mheap_destroy(struct kgc_mheap *h);
+int kgc_mheap_refill(struct kgc_mheap *h, struct kgc_refill *r);
+int kgc_mheap_alloc_large(struct kgc_mheap *h, struct kgc_large *l,
+			  bool *needzero);
+int kgc_mheap_free(struct kgc_mheap *h, u64 addr);
+void kgc_mheap_stats(struct kgc_mheap *h, struct kgc_stats *st);
+struct kgc_span *kgc_mheap_span_of(struct kgc_mheap *h, u64 addr);
+
+#endif /* _KGC_MHEAP_H */

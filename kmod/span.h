@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * span.h - mspan: a run of heap pages cut into equal objects.
+ */
+#ifndef _KGC_SPAN_H
+#define _KGC_SPAN_H
+
+#include "core.h"
+
+/**
+ * enum kgc_span_state - where a span is
+ * @KGC_SPAN_CENTRAL: on its mcentral's partial or full list
+ * @KGC_SPAN_CACHED: handed to a user-space mcache (KGC_IOC_REFILL); the
+ *	kernel's alloc bits are stale above @freeindex until it comes back
+ * @KGC_SPAN_LARGE: a large object's span, owned by the object
+ */
+enum kgc_span_state {
+	KGC_SPAN_CENTRAL = 1,
+	KGC_SPAN_CACHED,
+	KGC_SPAN_LARGE,
+};
+
+/**
+ * struct kgc_span - a span (Go's mspan)
+ * @list: link in an mcentral list or the heap's large list
+ * @start: first heap page of the span
+ * @npages: length in heap pages
+ * @elemsize: bytes per object (the whole span for a large object)
+ * @spanclass: span class; size class 0 for large objects
+ * @nelems: number of objects
+ * @freeindex: every object below this index is allocated
+ * @alloccount: number of allocated objects (cached spans: as of hand-out)
+ * @state: &enum kgc_span_state
+ * @needzero: free objects may hold old data
+ * @allocbits: bit i set when object i is allocated
+ * @markbits: bit i set when object i was marked in the current cycle
+ *
+ * All fields are protected by the heap lock (struct kgc_mheap.lock).
+ * Spans live in kernel memory only; user space sees copies
+ * (struct kgc_span_desc).
+ */
+struct kgc_span {
+	struct list_head list;
+	unsigned long start;
+	unsigned long npages;
+	unsigned long elemsize;
+	u32 spanclass;
+	u32 nelems;
+	u32 freeindex;
+	u32 alloccount;
+	u8 state;
+	bool needzero;
+	unsigned long allocbits[KGC_ALLOC_WORDS];
+	unsigned long markbits[KGC_ALLOC_WORDS];
+};
+
+void kgc_span_init(struct kgc_span *s, unsigned long start,
+		   unsigned long npages, u32 spanclass);
+u32 kgc_span_alloc_range(struct kgc_span *s, u32 from, u32 to);
+void kgc_span_free_all(struct kgc_span *s);
+void kgc_span_desc(const struct kgc_span *s, u64 heap_base,
+		   struct kgc_span_desc *d);
+
+/**
+ * kgc_span_full() - whether every object of a span is allocated
+ * @s: span
+ *
+ * Return: true when no object is free.
+ */
+static inline bool kgc_span_full(const struct kgc_span *s)
+{
+	return s->alloccount == s->nelems;
+}
+
+/**
+ * kgc_span_base() - user address of a span's first object
+ * @s: span
+ * @heap_base: user address of heap page 0
+ *
+ * Return: the address.
+ */
+static inline u64 kgc_span_base(const struct kgc_span *s, u64 heap_base)
+{
+	return heap_base + ((u64)s->start << KGC_PAGE_SHIFT);
+}
+
+#endif /* _KGC_SPAN_H */
