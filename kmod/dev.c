@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dev.c - /dev/kgc: the misc device and its ioctls.
+ *
+ * Every command goes through one dispatcher (kgc_ioctl()) driven by the
+ * table kgc_ioctls[]: it checks the command's type, number and direction
+ * (ENOTTY otherwise), that the caller is the heap's mm (EPERM), copies the
+ * argument in with copy_struct_from_user() (so a struct shorter than its
+ * first version gets EINVAL, a longer one with non-zero extra bytes E2BIG),
+ * checks the heap is far enough set up, calls the handler on a kernel copy
+ * and copies the result out, zeroing any part of a larger user struct the
+ * kernel does not know. Handlers therefore only see kernel memory and fully
+ * initialised structs: nothing of the kernel's leaks past the fields a
+ * handler sets.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+
+#include "dev.h"
+#include "heap.h"
+
+/**
+ * kgc_api_handshake() - the KGC_IOC_API handshake on a kernel copy
+ * @heap: heap
+ * @a: request; on success rewritten with the answer
+ *
+ * Return: 0, or -EINVAL for a wrong API version, unknown feature bits,
+ * non-zero reserved fields or a second handshake.
+ */
+int kgc_api_handshake(struct kgc_heap *heap, struct kgc_api *a)
+{
+	u64 want = a->features;
+	int ret = 0;
+
+	if (a->api != KGC_API || want & ~KGC_FEATURES_ALL || a->resv[0] ||
+	    a->resv[1])
+		return -EINVAL;
+
+	mutex_lock(&heap->setup_lock);
+	if (heap->api_done) {
+		ret = -EINVAL;
+	} else {
+		heap->api_done = true;
+		heap->features = want;
+	}
+	mutex_unlock(&heap->setup_lock);
+	if (ret)
+		return ret;
+
+	memset(a, 0, sizeof(*a));
+	a->api = KGC_API;
+	a->features = KGC_FEATURES_ALL;
+	a->ioctls = KGC_IOCTLS_SUPPORTED;
+	a->heap_offset = (u64)heap->pgoff << PAGE_SHIFT;
+	a->bitmap_offset = a->heap_offset + KGC_BITMAP_WINDOW;
+	a->max_heap_size = (u64)kgc_max_heap_mb << 20;
+	a->page_size = KGC_PAGE_SIZE;
+	a->nr_size_classes = KGC_NR_SIZE_CLASSES;
+	return 0;
+}
+
+static long kgc_ioctl_api(struct kgc_heap *heap, void *arg)
+{
+	return kgc_api_handshake(heap, arg);
+}
+
+static long kgc_ioctl_refill(struct kgc_heap *heap, void *arg)
+{
+	return kgc_mheap_refill(&heap->mheap, arg);
+}
+
+static long kgc_ioctl_large_alloc(struct kgc_heap *heap, void *arg)
+{
+	struct kgc_large *l = arg;
+	bool needzero;
+	long ret;
+
+	ret = kgc_mheap_alloc_large(&heap->mheap, l, &needzero);
+	if (ret)
+		return ret;
+	/* Reused pages hold old objects: the kernel promises zero. */
+	if (needzero)
+		kgc_heap_zero(heap, l->addr, l->npages << KGC_PAGE_SHIFT);
+	return 0;
+}
+
+static long kgc_ioctl_free(struct kgc_heap *heap, void *arg)
+{
+	struct kgc_free *f = arg;
+
+	if (f->resv)
+		return -EINVAL;
+	return kgc_mheap_free(&heap->mheap, f->addr);
+}
+
+static long kgc_ioctl_stats(struct kgc_heap *heap, void *arg)
+{
+	struct kgc_stats *st = arg;
+
+	kgc_mheap_stats(&heap->mheap, st);
+	st->heap_resident = (u64)atomic_long_read(&heap->resident) << PAGE_SHIFT;
+	st->faults = atomic_long_read(&heap->faults);
+	return 0;
+}
+
+/**
+ * struct kgc_ioctl_desc - how to run one command
+ * @cmd: the command as defined in the uapi header (type, number, direction
+ *	and the current struct size)
+ * @ver0: size of the first version of its struct
+ * @needs_heap: the heap mapping must exist (else EINVAL)
+ * @fn: handler, called with a kernel copy of the argument
+ */
+struct kgc_ioctl_desc {
+	unsigned int cmd;
+	unsigned int ver0;
+	bool needs_heap;
+	long (*fn)(struct kgc_heap *heap, void *arg);
+};
+
+static const struct kgc_ioctl_desc kgc_ioctls[] = {
+	[KGC_IOC_NR_API] = {
+		KGC_IOC_API, KGC_API_SIZE_VER0, false, kgc_ioctl_api },
+	[KGC_IOC_NR_REFILL] = {
+		KGC_IOC_REFILL, KGC_REFILL_SIZE_VER0, true, kgc_ioctl_refill },
+	[KGC_IOC_NR_LARGE_ALLOC] = {
+		KGC_IOC_LARGE_ALLOC, KGC_LARGE_SIZE_VER0, true,
+		kgc_ioctl_large_alloc },
+	[KGC_IOC_NR_FREE] = {
+		KGC_IOC_FREE, KGC_FREE_SIZE_VER0, true, kgc_ioctl_free },
+	[KGC_IOC_NR_STATS] = {
+		KGC_IOC_STATS, KGC_STATS_SIZE_VER0, true, kgc_ioctl_stats },
+};
+
+/* The largest argument struct: the dispatcher's kernel buffer. */
+union kgc_ioctl_arg {
+	struct kgc_api api;
+	struct kgc_refill refill;
+	struct kgc_large large;
+	struct kgc_free free;
+	struct kgc_stats stats;
+};
+
+/**
+ * kgc_ioctl_lookup() - find the descriptor of a command
+ * @cmd: command from user space
+ *
+ * Return: the descriptor, or NULL when the type, number or direction is not
+ * one of ours (the caller answers ENOTTY).
+ */
+const struct kgc_ioctl_desc *kgc_ioctl_lookup(unsigned int cmd)
+{
+	const struct kgc_ioctl_desc *d;
+	unsigned int nr = _IOC_NR(cmd);
+
+	if (_IOC_TYPE(cmd) != KGC_IOC_MAGIC || nr >= ARRAY_SIZE(kgc_ioctls))
+		return NULL;
+	d = &kgc_ioctls[nr];
+	if (!d->fn || _IOC_DIR(cmd) != _IOC_DIR(d->cmd))
+		return NULL;
+	return d;
+}
+
+static long kgc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	const struct kgc_ioctl_desc *d = kgc_ioctl_lookup(cmd);
+	struct kgc_heap *heap = file->private_data;
+	void __user *uarg = u64_to_user_ptr((u64)arg);
+	size_t usize = _IOC_SIZE(cmd), ksize;
+	union kgc_ioctl_arg karg;
+	long ret;
+
+	if (!d)
+		return -ENOTTY;
+	if (current->mm != heap->mm)
+		return -EPERM;
+	if (usize < d->ver0)
+		return -EINVAL;
+	ksize = _IOC_SIZE(d->cmd);
+	memset(&karg, 0, sizeof(karg));
+	if (_IOC_DIR(d->cmd) & _IOC_WRITE) {
+		ret = copy_struct_from_user(&karg, ksize, uarg, usize);
+		if (ret)
+			return ret;
+	}
+	if (d->cmd != KGC_IOC_API && !READ_ONCE(heap->api_done))
+		return -EINVAL;
+	if (d->needs_heap && !kgc_heap_ready(heap))
+		return -EINVAL;
+
+	ret = d->fn(heap, &karg);
+	if (ret)
+		return ret;
+
+	if (_IOC_DIR(d->cmd) & _IOC_READ) {
+		if (copy_to_user(uarg, &karg, min(usize, ksize)))
+			return -EFAULT;
+		if (usize > ksize && clear_user(uarg + ksize, usize - ksize))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+static int kgc_open(struct inode *inode, struct file *file)
+{
+	struct kgc_heap *heap = kgc_heap_create(file);
+
+	if (IS_ERR(heap))
+		return PTR_ERR(heap);
+	file->private_data = heap;
+	return 0;
+}
+
+static int kgc_release(struct inode *inode, struct file *file)
+{
+	kgc_heap_destroy(file->private_data);
+	return 0;
+}
+
+static int kgc_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct kgc_heap *heap = file->private_data;
+
+	if (current->mm != heap->mm)
+		return -EPERM;
+	return kgc_heap_mmap(heap, vma);
+}
+
+static unsigned long kgc_get_unmapped_area(struct file *file,
+					   unsigned long addr,
+					   unsigned long len,
+					   unsigned long pgoff,
+					   unsigned long flags)
+{
+	return kgc_heap_get_unmapped_area(file->private_data, addr, len, pgoff,
+					  flags);
+}
+
+static const struct file_operations kgc_fops = {
+	.owner = THIS_MODULE,
+	.open = kgc_open,
+	.release = kgc_release,
+	.unlocked_ioctl = kgc_ioctl,
+	.mmap = kgc_mmap,
+	.get_unmapped_area = kgc_get_unmapped_area,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice kgc_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = KGC_DEVICE_NAME,
+	.fops = &kgc_fops,
+	.mode = 0666,
+};
+
+/**
+ * kgc_dev_init() - register /dev/kgc
+ *
+ * Return: 0 or a negative errno from misc_register().
+ */
+int kgc_dev_init(void)
+{
+	return misc_register(&kgc_miscdev);
+}
+
+/** kgc_dev_exit() - unregister /dev/kgc */
+void kgc_dev_exit(void)
+{
+	misc_deregister(&kgc_miscdev);
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include "dev-test.h"
+#endif

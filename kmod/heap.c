@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * heap.c - a process's heap: binding to its mm, the mappings, the pages.
+ *
+ * Opening /dev/kgc creates the caller's heap; the mm that opened it owns it
+ * and is the only one allowed to use it. The heap's memory is a shared
+ * mapping of the device whose pages the module allocates on first touch
+ * (zeroed, charged with __GFP_ACCOUNT to the memory cgroup of the task that
+ * touched them) and keeps in an xarray; the page tables hold references of
+ * their own, so a page is never freed while it is still mapped.
+ *
+ * The mapping is VM_DONTCOPY (fork children do not inherit the heap) and
+ * VM_DONTEXPAND, refuses to be split (munmap or mprotect of a part) and to
+ * be moved by mremap: the heap's address range is fixed for its life, which
+ * is what lets user space hand the kernel plain addresses.
+ *
+ * Lifetime: the vmas hold the file, the file holds the heap. The heap is
+ * destroyed at the last close, after exit_mmap() or munmap() removed the
+ * mappings, so every page is unmapped by then and simply put. The heap holds
+ * the mm_struct with mmgrab() only to keep its identity unique; it never
+ * keeps an address space alive.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/gfp.h>
+#include <linux/idr.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "heap.h"
+
+unsigned long kgc_max_heap_mb = 64 * 1024;
+
+/* Protects kgc_heaps: heaps by creation, for the one-heap-per-mm rule. */
+static DEFINE_MUTEX(kgc_heaps_lock);
+static LIST_HEAD(kgc_heaps);
+static DEFINE_IDA(kgc_heap_ida);
+
+/**
+ * kgc_heap_create() - create the calling process's heap
+ * @file: the file being opened
+ *
+ * Return: the heap, or ERR_PTR(-EBUSY) when the caller's mm already has
+ * one, -ENOMEM, or -EINVAL for a caller without an mm.
+ */
+struct kgc_heap *kgc_heap_create(struct file *file)
+{
+	struct kgc_heap *heap, *other;
+	int id, ret;
+
+	if (!current->mm)
+		return ERR_PTR(-EINVAL);
+	heap = kzalloc(sizeof(*heap), GFP_KERNEL_ACCOUNT);
+	if (!heap)
+		return ERR_PTR(-ENOMEM);
+	id = ida_alloc_max(&kgc_heap_ida, KGC_MAX_HEAPS - 1, GFP_KERNEL);
+	if (id < 0) {
+		ret = id;
+		goto err_free;
+	}
+	heap->id = id;
+	heap->pgoff = (unsigned long)id << (KGC_WINDOW_SHIFT - PAGE_SHIFT);
+	heap->mapping = file->f_mapping;
+	mutex_init(&heap->setup_lock);
+	xa_init(&heap->pages);
+	atomic_long_set(&heap->resident, 0);
+	atomic_long_set(&heap->faults, 0);
+
+	mutex_lock(&kgc_heaps_lock);
+	list_for_each_entry(other, &kgc_heaps, node) {
+		if (other->mm == current->mm) {
+			mutex_unlock(&kgc_heaps_lock);
+			ret = -EBUSY;
+			goto err_id;
+		}
+	}
+	heap->mm = current->mm;
+	mmgrab(heap->mm);
+	list_add_tail(&heap->node, &kgc_heaps);
+	mutex_unlock(&kgc_heaps_lock);
+	return heap;
+
+err_id:
+	ida_free(&kgc_heap_ida, id);
+err_free:
+	mutex_destroy(&heap->setup_lock);
+	kfree(heap);
+	return ERR_PTR(ret);
+}
+
+/**
+ * kgc_heap_destroy() - free a heap and every page it has
+ * @heap: heap whose file is being released; no mapping is left
+ */
+void kgc_heap_destroy(struct kgc_heap *heap)
+{
+	struct page *page;
+	unsigned long idx;
+
+	mutex_lock(&kgc_heaps_lock);
+	list_del(&heap->node);
+	mutex_unlock(&kgc_heaps_lock);
+
+	if (heap->mapped)
+		kgc_mheap_destroy(&heap->mheap);
+	xa_for_each(&heap->pages, idx, page)
+		put_page(page);
+	xa_destroy(&heap->pages);
+	mmdrop(heap->mm);
+	ida_free(&kgc_heap_ida, heap->id);
+	mutex_destroy(&heap->setup_lock);
+	kfree(heap);
+}
+
+/**
+ * kgc_heap_ready() - whether the heap is mapped and usable
+ * @heap: heap
+ *
+ * Return: true once the heap mapping exists. Never goes back to false, so
+ * callers need no lock after seeing true.
+ */
+bool kgc_heap_ready(struct kgc_heap *heap)
+{
+	return smp_load_acquire(&heap->mapped);
+}
+
+static vm_fault_t kgc_heap_fault(struct vm_fault *vmf)
+{
+	struct kgc_heap *heap = vmf->vma->vm_private_data;
+	unsigned long idx = vmf->pgoff - heap->pgoff;
+	struct page *page, *old;
+
+	page = xa_load(&heap->pages, idx);
+	if (!page) {
+		page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT);
+		if (!page)
+			return VM_FAULT_OOM;
+		old = xa_cmpxchg(&heap->pages, idx, NULL, page,
+				 GFP_KERNEL_ACCOUNT);
+		if (xa_is_err(old)) {
+			__free_page(page);
+			return VM_FAULT_OOM;
+		}
+		if (old) {
+			__free_page(page);
+			page = old;
+		} else {
+			atomic_long_inc(&heap->resident);
+			atomic_long_inc(&heap->faults);
+		}
+	}
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+/* The heap's range is fixed: no partial munmap/mprotect. */
+static int kgc_heap_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	return -EINVAL;
+}
+
+/* The heap's range is fixed: no mremap move. */
+static int kgc_heap_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
+static const struct vm_operations_struct kgc_heap_vm_ops = {
+	.fault = kgc_heap_fault,
+	.may_split = kgc_heap_may_split,
+	.mremap = kgc_heap_mremap,
+};
+
+/**
+ * kgc_heap_get_unmapped_area() - place the heap on an arena boundary
+ * @heap: heap of the caller's mm
+ * @addr: hint
+ * @len: length
+ * @pgoff: file offset in pages
+ * @flags: mmap flags
+ *
+ * Heap pages are 8 KiB and arenas 64 MiB; like Go's arenas, the heap starts
+ * on an arena boundary so page and arena arithmetic on addresses is exact.
+ * Other mappings (the bitmap) and MAP_FIXED are placed as usual.
+ *
+ * Return: the address, or a negative errno.
+ */
+unsigned long kgc_heap_get_unmapped_area(struct kgc_heap *heap,
+					 unsigned long addr, unsigned long len,
+					 unsigned long pgoff, unsigned long flags)
+{
+	unsigned long area;
+
+	if (flags & MAP_FIXED || pgoff != heap->pgoff ||
+	    len > TASK_SIZE - KGC_ARENA_SIZE)
+		return current->mm->get_unmapped_area(NULL, addr, len, 0, flags);
+	area = current->mm->get_unmapped_area(NULL, addr, len + KGC_ARENA_SIZE,
+					      0, flags);
+	if (IS_ERR_VALUE(area))
+		return area;
+	return ALIGN(area, KGC_ARENA_SIZE);
+}
+
+/**
+ * kgc_heap_zero() - zero the resident pages of a heap range
+ * @heap: heap
+ * @addr: user address of the range, in the heap
+ * @len: bytes
+ *
+ * Pages that are not resident fault in zeroed, so only the pages the heap
+ * holds are cleared, through the kernel's mapping: no page is faulted in and
+ * no user memory is accessed.
+ */
+void kgc_heap_zero(struct kgc_heap *heap, u64 addr, u64 len)
+{
+	unsigned long first = (addr - heap->mheap.base) >> PAGE_SHIFT;
+	unsigned long last = first + (len >> PAGE_SHIFT) - 1;
+	struct page *page;
+	unsigned long idx;
+
+	xa_for_each_range(&heap->pages, idx, page, first, last) {
+		clear_highpage(page);
+		cond_resched();
+	}
+}
+
+/**
+ * kgc_heap_mmap() - map the heap or its pointer bitmap
+ * @heap: heap of the caller's mm
+ * @vma: the new mapping
+ *
+ * The heap mapping (offset heap->pgoff) must come first: its length, a
+ * multiple of KGC_ARENA_SIZE up to the module's limit, sets the heap's size;
+ * its start must be KGC_PAGE_SIZE aligned (kgc_heap_get_unmapped_area()
+ * aligns it to an arena unless the caller insists on MAP_FIXED).
+ * The bitmap mapping (offset + KGC_BITMAP_WINDOW) must be exactly 1/64 of it.
+ * Each can be made once.
+ *
+ * Return: 0, -EINVAL (bad offset, length, private mapping, no handshake) or
+ * -EBUSY (already mapped), -ENOMEM.
+ */
+int kgc_heap_mmap(struct kgc_heap *heap, struct vm_area_struct *vma)
+{
+	unsigned long len = vma->vm_end - vma->vm_start;
+	unsigned long bitmap_pgoff;
+	int ret = 0;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	bitmap_pgoff = heap->pgoff + (KGC_BITMAP_WINDOW >> PAGE_SHIFT);
+
+	mutex_lock(&heap->setup_lock);
+	if (!heap->api_done) {
+		ret = -EINVAL;
+	} else if (vma->vm_pgoff == heap->pgoff) {
+		if (heap->mapped)
+			ret = -EBUSY;
+		else if (vma->vm_start % KGC_PAGE_SIZE)
+			ret = -EINVAL;
+		else if (!len || len % KGC_ARENA_SIZE ||
+			 len > (kgc_max_heap_mb << 20))
+			ret = -EINVAL;
+		else
+			ret = kgc_mheap_init(&heap->mheap, vma->vm_start,
+					     len >> KGC_PAGE_SHIFT);
+		if (!ret) {
+			heap->size = len;
+			smp_store_release(&heap->mapped, true);
+		}
+	} else if (vma->vm_pgoff == bitmap_pgoff) {
+		if (heap->bitmap_mapped)
+			ret = -EBUSY;
+		else if (!heap->mapped || len != heap->size / 64 ||
+			 !(heap->features & KGC_FEATURE_PTRBITMAP))
+			ret = -EINVAL;
+		else
+			heap->bitmap_mapped = true;
+	} else {
+		ret = -EINVAL;
+	}
+	mutex_unlock(&heap->setup_lock);
+	if (ret)
+		return ret;
+
+	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND;
+	vma->vm_ops = &kgc_heap_vm_ops;
+	vma->vm_private_data = heap;
+	return 0;
+}

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kgc - kernel-assisted garbage-collected heaps.
+ *
+ * A process opens /dev/kgc and gets a heap modelled on Go's runtime: 8 KiB
+ * pages, 64 MiB arenas, spans of size-classed objects handed to a user-space
+ * mcache (libkgc). See README.md and the comment at the top of each file:
+ *
+ *   dev.c        the device and its ioctls
+ *   heap.c       a process's heap: mm binding, mappings, pages
+ *   mheap.c      page heap + span map + mcentrals of one heap
+ *   pages.c      the page allocator (runs of free pages)
+ *   span.c       spans and their bitmaps
+ *   central.c    mcentral lists
+ *   sizeclass.c  the size-class table
+ *
+ * Lock order (outermost first):
+ *   mmap_lock -> kgc_heap.setup_lock -> kgc_mheap.lock
+ *   kgc_heaps_lock is a leaf; the xarray lock of kgc_heap.pages is a leaf.
+ *   No kgc lock is held across a user memory access.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+#include "dev.h"
+#include "heap.h"
+
+module_param_named(max_heap_mb, kgc_max_heap_mb, ulong, 0644);
+MODULE_PARM_DESC(max_heap_mb,
+		 "Largest heap a process may reserve, in MiB (default 65536)");
+
+static int __init kgc_init(void)
+{
+	int ret;
+
+	BUILD_BUG_ON(BITS_PER_LONG != 64);
+	BUILD_BUG_ON(sizeof(struct kgc_api) != KGC_API_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kgc_refill) != KGC_REFILL_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kgc_large) != KGC_LARGE_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kgc_free) != KGC_FREE_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kgc_stats) != KGC_STATS_SIZE_VER0);
+
+	ret = kgc_dev_init();
+	if (ret) {
+		pr_err("cannot register /dev/%s: %d\n", KGC_DEVICE_NAME, ret);
+		return ret;
+	}
+	pr_info("ready: /dev/%s, api %#llx\n", KGC_DEVICE_NAME, KGC_API);
+	return 0;
+}
+
+static void __exit kgc_exit(void)
+{
+	kgc_dev_exit();
+}
+
+module_init(kgc_init);
+module_exit(kgc_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The kgc authors");
+MODULE_DESCRIPTION("Kernel-assisted garbage-collected heaps (Go-style allocator and collector)");
