@@ -115,3 +115,24 @@ void kgc_central_uncached(struct kgc_central *c, struct kgc_span *s)
 	c->nr_cached--;
 	s->state = 0;
 }
+
+/**
+ * kgc_central_take_unswept() - take a span still to sweep for the last cycle
+ * @c: mcentral
+ * @sweepgen: the heap's sweep generation
+ *
+ * Return: a span from the unswept set (partial first), or NULL.
+ */
+struct kgc_span *kgc_central_take_unswept(struct kgc_central *c, u32 sweepgen)
+{
+	unsigned int set = kgc_sweep_set(sweepgen - 2);
+	struct kgc_span *s;
+
+	s = list_first_entry_or_null(&c->partial[set], struct kgc_span, list);
+	if (!s)
+		s = list_first_entry_or_null(&c->full[set], struct kgc_span,
+					     list);
+	if (s)
+		kgc_central_remove(c, s);
+	return s;
+}

@@ -26,6 +26,7 @@
  */
 #include "mheap.h"
 #include "sizeclass.h"
+#include "sweep.h"
 
 /**
  * kgc_mheap_init() - set up an empty heap
@@ -59,6 +60,7 @@ int kgc_mheap_init(struct kgc_mheap *h, u64 base, unsigned long max_pages)
 	for (i = 0; i < KGC_NR_SPANCLASSES; i++)
 		kgc_central_init(&h->central[i], i);
 	INIT_LIST_HEAD(&h->large);
+	INIT_LIST_HEAD(&h->cached);
 	return 0;
 
 err_spanmap:
@@ -121,7 +123,8 @@ static int kgc_mheap_grow(struct kgc_mheap *h, unsigned long npages)
 	ret = kgc_pageheap_grow(&h->pages, a * KGC_ARENA_PAGES);
 	if (ret)
 		goto err;
-	h->narenas = a;
+	/* The marker reads narenas, then the tables, without the lock. */
+	smp_store_release(&h->narenas, a);
 	return 0;
 
 err:
@@ -166,6 +169,7 @@ static struct kgc_span *kgc_mheap_alloc_span(struct kgc_mheap *h,
 		return NULL;
 	}
 	kgc_span_init(s, start, npages, spanclass);
+	s->sweepgen = h->sweepgen;
 	/* Pages never touched or given back to the OS fault in zeroed. */
 	s->needzero = nscav < npages;
 	kgc_mheap_map_span(h, s, s);
@@ -174,15 +178,21 @@ static struct kgc_span *kgc_mheap_alloc_span(struct kgc_mheap *h,
 	return s;
 }
 
-/* Give a span's pages back to the page heap. Caller holds the lock. */
-static void kgc_mheap_free_span(struct kgc_mheap *h, struct kgc_span *s)
+/**
+ * kgc_mheap_free_span() - give a span's pages back to the page heap
+ * @h: heap, lock held
+ * @s: span on no list
+ */
+void kgc_mheap_free_span(struct kgc_mheap *h, struct kgc_span *s)
 {
 	lockdep_assert_held(&h->lock);
 	kgc_mheap_map_span(h, s, NULL);
 	kgc_pageheap_free(&h->pages, s->start, s->npages);
 	h->nr_spans--;
 	h->inuse_pages -= s->npages;
-	kfree(s);
+	s->state = 0;
+	/* The marker may be looking at it (RCU read side). */
+	kfree_rcu(s, rcu);
 }
 
 /**
@@ -205,12 +215,43 @@ struct kgc_span *kgc_mheap_span_of(struct kgc_mheap *h, u64 addr)
 	return h->spanmap[page / KGC_ARENA_PAGES][page % KGC_ARENA_PAGES];
 }
 
+/* Saturating subtraction for the pacer's estimate. */
+static void kgc_mheap_sub_live(struct kgc_mheap *h, u64 bytes)
+{
+	h->live_bytes = h->live_bytes > bytes ? h->live_bytes - bytes : 0;
+}
+
+/*
+ * Record the objects an mcache allocated from @s, up to its @freeindex.
+ * While marking, those allocated after the thread's safepoint are black.
+ * Returns the number recorded.
+ */
+static u32 kgc_mheap_record(struct kgc_mheap *h, struct kgc_span *s,
+			    u32 freeindex)
+{
+	u32 i, n = 0, from = s->freeindex;
+
+	for (i = find_next_zero_bit(s->allocbits, freeindex, from);
+	     i < freeindex;
+	     i = find_next_zero_bit(s->allocbits, freeindex, i + 1)) {
+		__set_bit(i, s->allocbits);
+		if (h->marking && s->black_from != KGC_NO_BLACK &&
+		    i >= s->black_from)
+			set_bit(i, s->markbits);
+		n++;
+	}
+	s->alloccount += n;
+	s->freeindex = freeindex;
+	return n;
+}
+
 /* Take back a span an mcache held. Caller holds the lock. */
 static int kgc_mheap_uncache(struct kgc_mheap *h, u64 base, u32 freeindex,
 			     bool discard)
 {
 	struct kgc_span *s = kgc_mheap_span_of(h, base);
 	struct kgc_central *c;
+	u32 n = 0;
 
 	if (!s || s->state != KGC_SPAN_CACHED ||
 	    kgc_span_base(s, h->base) != base)
@@ -218,11 +259,22 @@ static int kgc_mheap_uncache(struct kgc_mheap *h, u64 base, u32 freeindex,
 	if (freeindex < s->freeindex || freeindex > s->nelems)
 		return -EINVAL;
 	c = &h->central[s->spanclass];
+	if (!discard)
+		n = kgc_mheap_record(h, s, freeindex);
+	kgc_mheap_sub_live(h, (u64)(s->handout_free > n ?
+				    s->handout_free - n : 0) * s->elemsize);
+	/* Held across a mark termination: sweep it for that cycle now. */
+	if (s->sweepgen != h->sweepgen)
+		kgc_sweep_span(h, s);
+	list_del_init(&s->list);
 	kgc_central_uncached(c, s);
-	if (discard)
+	s->black_from = KGC_NO_BLACK;
+	if (discard) {
+		kgc_mheap_sub_live(h, (u64)s->alloccount * s->elemsize);
 		kgc_span_free_all(s);
-	else
-		kgc_span_alloc_range(s, s->freeindex, freeindex);
+	} else {
+		s->freeindex = find_first_zero_bit(s->allocbits, s->nelems);
+	}
 	if (!s->alloccount)
 		kgc_mheap_free_span(h, s);
 	else
@@ -237,6 +289,8 @@ static struct kgc_span *kgc_mheap_cache(struct kgc_mheap *h, u32 spanclass)
 	struct kgc_span *s;
 
 	s = kgc_central_take(c, h->sweepgen);
+	if (!s && kgc_sweep_class(h, spanclass))
+		s = kgc_central_take(c, h->sweepgen);
 	if (!s) {
 		u32 sizeclass = KGC_SPANCLASS_SIZECLASS(spanclass);
 
@@ -246,6 +300,11 @@ static struct kgc_span *kgc_mheap_cache(struct kgc_mheap *h, u32 spanclass)
 			return NULL;
 	}
 	kgc_central_cached(c, s);
+	list_add(&s->list, &h->cached);
+	s->handout_free = s->nelems - s->alloccount;
+	h->live_bytes += (u64)s->handout_free * s->elemsize;
+	/* Allocate black: everything the mcache takes during marking. */
+	s->black_from = h->marking ? s->freeindex : KGC_NO_BLACK;
 	return s;
 }
 
@@ -325,6 +384,9 @@ int kgc_mheap_alloc_large(struct kgc_mheap *h, struct kgc_large *l,
 	}
 	s->state = KGC_SPAN_LARGE;
 	kgc_span_alloc_range(s, 0, 1);
+	if (h->marking)
+		set_bit(0, s->markbits);
+	h->live_bytes += s->elemsize;
 	list_add(&s->list, &h->large);
 	h->nr_large++;
 	h->large_pages += npages;
@@ -354,6 +416,7 @@ int kgc_mheap_free(struct kgc_mheap *h, u64 addr)
 		list_del(&s->list);
 		h->nr_large--;
 		h->large_pages -= s->npages;
+		kgc_mheap_sub_live(h, s->elemsize);
 		kgc_mheap_free_span(h, s);
 		ret = 0;
 	}

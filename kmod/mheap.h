@@ -30,6 +30,15 @@
  * @large_pages: heap pages of large objects
  * @inuse_pages: heap pages in spans in use
  * @refills: KGC_IOC_REFILL calls
+ * @cached: spans cached by mcaches
+ * @marking: a GC cycle is marking: spans handed out now allocate black,
+ *	large objects are born marked
+ * @live_bytes: the pacer's estimate of allocated bytes: marked bytes at the
+ *	last mark termination plus what was handed out since
+ * @swept_spans: spans swept since the heap was created
+ * @freed_objects: objects freed by sweeping
+ * @poison: when set, called with the memory of each object sweep frees
+ * @poison_ctx: its argument
  */
 struct kgc_mheap {
 	struct mutex lock;
@@ -48,6 +57,13 @@ struct kgc_mheap {
 	unsigned long large_pages;
 	unsigned long inuse_pages;
 	unsigned long refills;
+	struct list_head cached;
+	bool marking;
+	u64 live_bytes;
+	unsigned long swept_spans;
+	u64 freed_objects;
+	void (*poison)(void *ctx, u64 addr, u64 len);
+	void *poison_ctx;
 };
 
 int kgc_mheap_init(struct kgc_mheap *h, u64 base, unsigned long max_pages);
@@ -58,5 +74,6 @@ int kgc_mheap_alloc_large(struct kgc_mheap *h, struct kgc_large *l,
 int kgc_mheap_free(struct kgc_mheap *h, u64 addr);
 void kgc_mheap_stats(struct kgc_mheap *h, struct kgc_stats *st);
 struct kgc_span *kgc_mheap_span_of(struct kgc_mheap *h, u64 addr);
+void kgc_mheap_free_span(struct kgc_mheap *h, struct kgc_span *s);
 
 #endif /* _KGC_MHEAP_H */

@@ -45,8 +45,10 @@ void kgc_span_init(struct kgc_span *s, unsigned long start,
 	}
 	s->freeindex = 0;
 	s->alloccount = 0;
+	s->black_from = KGC_NO_BLACK;
 	bitmap_zero(s->allocbits, KGC_SPAN_MAX_OBJS);
 	bitmap_zero(s->markbits, KGC_SPAN_MAX_OBJS);
+	bitmap_zero(s->checkbits, KGC_SPAN_MAX_OBJS);
 }
 
 /**

@@ -32,12 +32,21 @@ enum kgc_span_state {
  * @alloccount: number of allocated objects (cached spans: as of hand-out)
  * @state: &enum kgc_span_state
  * @needzero: free objects may hold old data
+ * @sweepgen: the heap's sweepgen when the span was last swept (or made);
+ *	sweepgen - 2 means it still has to be swept for the last cycle
+ * @handout_free: free objects when the span was last handed to an mcache
+ * @black_from: for a cached span, objects the mcache allocates from this
+ *	index on during the current cycle are black (KGC_NO_BLACK: none yet)
  * @allocbits: bit i set when object i is allocated
- * @markbits: bit i set when object i was marked in the current cycle
+ * @markbits: bit i set when object i was marked in the current cycle; set
+ *	atomically by the marker without the heap lock
+ * @checkbits: the checkmark pass's own mark bits
+ * @rcu: spans are freed after an RCU grace period, so the marker can look
+ *	them up without the heap lock
  *
- * All fields are protected by the heap lock (struct kgc_mheap.lock).
- * Spans live in kernel memory only; user space sees copies
- * (struct kgc_span_desc).
+ * All fields but @markbits and @checkbits are protected by the heap lock
+ * (struct kgc_mheap.lock). Spans live in kernel memory only; user space sees
+ * copies (struct kgc_span_desc).
  */
 struct kgc_span {
 	struct list_head list;
@@ -50,9 +59,16 @@ struct kgc_span {
 	u32 alloccount;
 	u8 state;
 	bool needzero;
+	u32 sweepgen;
+	u32 handout_free;
+	u32 black_from;
 	unsigned long allocbits[KGC_ALLOC_WORDS];
 	unsigned long markbits[KGC_ALLOC_WORDS];
+	unsigned long checkbits[KGC_ALLOC_WORDS];
+	struct rcu_head rcu;
 };
+
+#define KGC_NO_BLACK	0xffffffffU
 
 void kgc_span_init(struct kgc_span *s, unsigned long start,
 		   unsigned long npages, u32 spanclass);

@@ -48,8 +48,10 @@ typedef unsigned int gfp_t;
 #define READ_ONCE(x)		(*(volatile typeof(x) *)&(x))
 #define WRITE_ONCE(x, v)	(*(volatile typeof(x) *)&(x) = (v))
 /* Like the kernel's, these evaluate each argument once. */
-#define min(a, b)		({ typeof(a) __x = (a); typeof(b) __y = (b); __x < __y ? __x : __y; })
-#define max(a, b)		({ typeof(a) __x = (a); typeof(b) __y = (b); __x > __y ? __x : __y; })
+#define min(a, b)		({ typeof(a) __x = (a); typeof(b) __y = (b);	\
+				   __x < __y ? __x : __y; })
+#define max(a, b)		({ typeof(a) __x = (a); typeof(b) __y = (b);	\
+				   __x > __y ? __x : __y; })
 #define min_t(t, a, b)		({ t __x = (a); t __y = (b); __x < __y ? __x : __y; })
 #define max_t(t, a, b)		({ t __x = (a); t __y = (b); __x > __y ? __x : __y; })
 #define check_add_overflow(a, b, d)	__builtin_add_overflow(a, b, d)
@@ -104,6 +106,14 @@ static inline bool __test_and_set_bit(unsigned long n, unsigned long *a)
 	__set_bit(n, a);
 	return old;
 }
+static inline bool test_and_set_bit(unsigned long n, unsigned long *a)
+{
+	return __atomic_fetch_or(&a[BIT_WORD(n)], BIT_MASK(n), __ATOMIC_RELAXED) & BIT_MASK(n);
+}
+static inline void set_bit(unsigned long n, unsigned long *a)
+{
+	__atomic_fetch_or(&a[BIT_WORD(n)], BIT_MASK(n), __ATOMIC_RELAXED);
+}
 unsigned long find_next_bit(const unsigned long *a, unsigned long size, unsigned long off);
 unsigned long find_next_zero_bit(const unsigned long *a, unsigned long size, unsigned long off);
 #define find_first_bit(a, s)		find_next_bit(a, s, 0)
@@ -131,6 +141,15 @@ struct mutex { pthread_mutex_t m; };
 #define mutex_destroy(l)	pthread_mutex_destroy(&(l)->m)
 #define mutex_lock(l)		pthread_mutex_lock(&(l)->m)
 #define mutex_unlock(l)		pthread_mutex_unlock(&(l)->m)
+
+/* RCU: the host tests free at once (no concurrent readers). */
+struct rcu_head { void *next; };
+#define rcu_read_lock()		do { } while (0)
+#define rcu_read_unlock()	do { } while (0)
+#define kfree_rcu(p, f)		free(p)
+#define smp_load_acquire(p)	__atomic_load_n(p, __ATOMIC_ACQUIRE)
+#define smp_store_release(p, v)	__atomic_store_n(p, v, __ATOMIC_RELEASE)
+#define cond_resched()		do { } while (0)
 
 /* Doubly linked lists with the kernel's names and semantics. */
 struct list_head {

@@ -75,8 +75,9 @@
 #define KGC_FEATURE_HEAP	(1ULL << 0)	/* heap, spans, large objects */
 #define KGC_FEATURE_PTRBITMAP	(1ULL << 1)	/* pointer bitmap mapping */
 #define KGC_FEATURE_STATS	(1ULL << 2)	/* KGC_IOC_STATS */
+#define KGC_FEATURE_GC		(1ULL << 3)	/* collector, control page */
 #define KGC_FEATURES_ALL	(KGC_FEATURE_HEAP | KGC_FEATURE_PTRBITMAP | \
-				 KGC_FEATURE_STATS)
+				 KGC_FEATURE_STATS | KGC_FEATURE_GC)
 
 /**
  * struct kgc_api - API handshake, KGC_IOC_API
@@ -90,6 +91,8 @@
  * @max_heap_size: out: largest heap mapping accepted, in bytes
  * @page_size: out: heap page size (KGC_PAGE_SIZE)
  * @nr_size_classes: out: number of size classes (KGC_NR_SIZE_CLASSES)
+ * @ctl_offset: out: mmap offset of the control area (KGC_CTL_SIZE bytes,
+ *	struct kgc_ctl), present with KGC_FEATURE_GC
  */
 struct kgc_api {
 	__u64 api;
@@ -101,6 +104,7 @@ struct kgc_api {
 	__u64 max_heap_size;
 	__u32 page_size;
 	__u32 nr_size_classes;
+	__u64 ctl_offset;
 };
 
 /**
@@ -224,12 +228,299 @@ struct kgc_stats {
 	__u64 resv[4];
 };
 
+/*
+ * The collector
+ * -------------
+ * A cycle: the kernel's marker thread raises a handshake (phase MARK, a new
+ * epoch); every attached thread acknowledges it at a safepoint with
+ * KGC_IOC_SAFEPOINT, passing the candidate pointers of its own stack and
+ * registers and the freeindex of each span it caches (objects allocated
+ * from there on are black). Threads that do not come to a safepoint by
+ * themselves, and threads parked in a blocking region, are sent the signal
+ * given at KGC_IOC_THREAD_ATTACH, whose handler acknowledges for them.
+ * Meanwhile the marker marks from the registered roots through the heap,
+ * using the pointer bitmap. Pointer stores go through the write barrier while
+ * the phase is not KGC_PHASE_OFF: both the old and the new value are shaded
+ * (buffered per thread, sent with KGC_IOC_SAFEPOINT and no epoch). Mark
+ * termination is a second handshake (phase MARK_TERM) in which each thread
+ * flushes its buffer and waits in KGC_IOC_SAFEPOINT until the marker has
+ * finished; then the phase goes back to OFF and sweeping begins.
+ */
+
+/* struct kgc_ctl.phase: the write barrier is on whenever phase != OFF. */
+#define KGC_PHASE_OFF		0
+#define KGC_PHASE_MARK		1
+#define KGC_PHASE_MARK_TERM	2
+
+/* The control area: kernel-written state, per-thread slots. */
+#define KGC_CTL_SIZE		16384
+#define KGC_MAX_THREADS		2048
+#define KGC_CYCLE_RING		16
+
+/* struct kgc_ctl.slots[]: written by the thread that owns the slot. */
+#define KGC_SLOT_PARKED		(1U << 0)	/* in a blocking region */
+
+/**
+ * struct kgc_cycle - summary of one finished GC cycle (for gctrace)
+ * @num: cycle number, from 1
+ * @start_ns: CLOCK_MONOTONIC time the cycle started
+ * @end_ns: time marking ended (mark termination released the threads)
+ * @heap_before: live heap bytes (allocated) when the cycle started
+ * @heap_marked: bytes marked reachable
+ * @heap_goal: the goal the pacer had set for this cycle
+ * @next_goal: the goal of the next cycle
+ * @pause_start_ns: mark start handshake: request to last acknowledgement
+ * @pause_term_ns: mark termination: request to release of the threads
+ * @mark_ns: wall time of the concurrent mark phase
+ * @mark_cpu_ns: CPU time of the mark workers
+ * @assist_ns: CPU time of mutator assists
+ * @swept_spans: spans swept after the previous cycle
+ * @freed_objects: objects freed by that sweep
+ * @forced: 1 manual (kgc_gc), 2 forced after 2 minutes, 3 memory limit,
+ *	0 pacer
+ * @threads: threads that took part in the handshakes
+ * @signals: signals sent to bring threads to a safepoint
+ */
+struct kgc_cycle {
+	__u64 num;
+	__u64 start_ns;
+	__u64 end_ns;
+	__u64 heap_before;
+	__u64 heap_marked;
+	__u64 heap_goal;
+	__u64 next_goal;
+	__u64 pause_start_ns;
+	__u64 pause_term_ns;
+	__u64 mark_ns;
+	__u64 mark_cpu_ns;
+	__u64 assist_ns;
+	__u64 swept_spans;
+	__u64 freed_objects;
+	__u32 forced;
+	__u32 threads;
+	__u32 signals;
+	__u32 resv;
+};
+
+/**
+ * struct kgc_ctl - the control area, mapped shared at api.ctl_offset
+ * @phase: KGC_PHASE_*; the write barrier is on when it is not OFF
+ * @epoch: number of the current handshake; a thread acknowledges it by
+ *	passing it to KGC_IOC_SAFEPOINT
+ * @num_gc: cycles completed
+ * @heap_live: bytes allocated (as of the last span refill)
+ * @heap_goal: the pacer's goal for the current or next cycle
+ * @cycles: the last KGC_CYCLE_RING cycles, cycle n at n % KGC_CYCLE_RING
+ * @slots: per attached thread (struct kgc_thread_attach.slot), KGC_SLOT_*;
+ *	the only part user space writes
+ *
+ * The kernel never trusts what it reads back from this area: its own state
+ * is in kernel memory, the area is a copy it publishes.
+ */
+struct kgc_ctl {
+	__u32 phase;
+	__u32 epoch;
+	__u64 num_gc;
+	__u64 heap_live;
+	__u64 heap_goal;
+	__u64 resv[12];
+	struct kgc_cycle cycles[KGC_CYCLE_RING];
+	__u32 slots[KGC_MAX_THREADS];
+};
+
+/**
+ * struct kgc_thread_attach - KGC_IOC_THREAD_ATTACH: register the caller
+ * @stack_lo: in: lowest address of the thread's stack
+ * @stack_hi: in: one past its highest address
+ * @signo: in: signal that brings this thread to a safepoint (its handler
+ *	calls KGC_IOC_SAFEPOINT); 1..64
+ * @flags: in: zero
+ * @resv: reserved, must be zero
+ * @slot: out: the thread's index in struct kgc_ctl.slots
+ *
+ * Errors: EBUSY when the thread is attached already, ENOSPC beyond
+ * KGC_MAX_THREADS, EINVAL for bad bounds or signal.
+ */
+struct kgc_thread_attach {
+	__u64 stack_lo;
+	__u64 stack_hi;
+	__u32 signo;
+	__u32 flags;
+	__u64 resv[2];
+	__u32 slot;
+	__u32 resv2;
+};
+
+/**
+ * struct kgc_span_mark - a cached span's allocation point at a safepoint
+ * @base: the span (struct kgc_span_desc.base)
+ * @freeindex: the mcache's freeindex: objects allocated from here on during
+ *	this cycle are black (for the tiny allocator's span: the index of its
+ *	current block)
+ * @resv: zero
+ */
+struct kgc_span_mark {
+	__u64 base;
+	__u32 freeindex;
+	__u32 resv;
+};
+
+/* struct kgc_safepoint.flags */
+#define KGC_SP_ACK		(1U << 0)	/* acknowledge handshake @epoch */
+/*
+ * @ptrs are the caller's stack and register words (a stack scan) rather
+ * than its write-barrier buffer. A stack scan greys objects in the mark
+ * start handshake; in mark termination stacks need no rescan (the hybrid
+ * barrier) and it only feeds the checkmark verification.
+ */
+#define KGC_SP_STACK		(1U << 1)
+#define KGC_SP_FLAGS		(KGC_SP_ACK | KGC_SP_STACK)
+
+/**
+ * struct kgc_safepoint - KGC_IOC_SAFEPOINT: shade pointers, acknowledge
+ * @epoch: in: with KGC_SP_ACK, the handshake acknowledged (struct
+ *	kgc_ctl.epoch as the thread read it); a stale epoch is ignored
+ * @flags: in: KGC_SP_*
+ * @ptrs: in: user pointer to @nptrs candidate pointers (stack and register
+ *	words, write barrier buffer); each is checked against the heap
+ * @spans: in: user pointer to @nspans struct kgc_span_mark
+ * @nptrs: in: at most KGC_SP_MAX_PTRS
+ * @nspans: in: at most KGC_NR_SPANCLASSES
+ * @resv: reserved, must be zero
+ * @phase: out: the phase after the call
+ *
+ * In the mark-termination handshake the call returns once the marker has
+ * finished. Errors: EINVAL (bad flags, counts, reserved fields), EFAULT,
+ * EPERM when the caller is not an attached thread of the heap's process.
+ */
+struct kgc_safepoint {
+	__u32 epoch;
+	__u32 flags;
+	__u64 ptrs;
+	__u64 spans;
+	__u32 nptrs;
+	__u32 nspans;
+	__u64 resv[2];
+	__u32 phase;
+	__u32 resv2;
+};
+
+#define KGC_SP_MAX_PTRS		65536
+
+/* struct kgc_roots.flags */
+#define KGC_ROOTS_REMOVE	(1U << 0)	/* remove the range at @start */
+#define KGC_ROOTS_FLAGS		KGC_ROOTS_REMOVE
+#define KGC_MAX_ROOTS		4096
+#define KGC_MAX_ROOT_BYTES	(1ULL << 30)
+
+/**
+ * struct kgc_roots - KGC_IOC_ROOTS: register or remove a root range
+ * @start: in: 8-byte aligned address of the range
+ * @len: in: bytes, a multiple of 8, at most KGC_MAX_ROOT_BYTES
+ * @bitmap: in: user pointer to a bitmap of len / 8 bits (1 = the word holds
+ *	a pointer, copied at registration), or 0: every word may be a pointer
+ * @flags: in: KGC_ROOTS_*
+ * @resv: reserved, must be zero
+ *
+ * Errors: EINVAL (alignment, overlap with a registered range, unknown range
+ * to remove), ENOSPC beyond KGC_MAX_ROOTS, EFAULT.
+ */
+struct kgc_roots {
+	__u64 start;
+	__u64 len;
+	__u64 bitmap;
+	__u32 flags;
+	__u32 resv[3];
+};
+
+/* struct kgc_gc_ctl.op */
+#define KGC_GC_RUN		1	/* run a full cycle, return when done */
+#define KGC_GC_SET_PERCENT	2	/* @value: GOGC, or KGC_GC_OFF */
+#define KGC_GC_SET_LIMIT	3	/* @value: memory limit, bytes, or KGC_GC_OFF */
+/* "Off" for GOGC (no pacer) and for the memory limit (none). */
+#define KGC_GC_OFF		(~0ULL)
+#define KGC_GC_SET_DEBUG	4	/* @value: KGC_GCDEBUG_* bits */
+
+/* KGC_GC_SET_DEBUG bits */
+#define KGC_GCDEBUG_CHECKMARK	(1ULL << 0)	/* verify marking (slow) */
+#define KGC_GCDEBUG_POISON	(1ULL << 1)	/* poison freed objects */
+#define KGC_GCDEBUG_NOROOTS	(1ULL << 2)	/* BROKEN on purpose: skip roots */
+#define KGC_GCDEBUG_ALL		(KGC_GCDEBUG_CHECKMARK | KGC_GCDEBUG_POISON | \
+				 KGC_GCDEBUG_NOROOTS)
+
+/**
+ * struct kgc_gc_ctl - KGC_IOC_GC: run the collector, set its knobs
+ * @op: in: KGC_GC_*
+ * @resv0: reserved, must be zero
+ * @value: in: the op's value
+ * @resv: reserved, must be zero
+ * @num_gc: out: cycles completed when the call returns
+ *
+ * KGC_GC_RUN waits for a full cycle that started after the call; the
+ * caller counts as parked meanwhile and is acknowledged with the stack it
+ * passes in @ptrs/@nptrs (same rules as struct kgc_safepoint).
+ */
+struct kgc_gc_ctl {
+	__u32 op;
+	__u32 resv0;
+	__u64 value;
+	__u64 ptrs;
+	__u32 nptrs;
+	__u32 resv1;
+	__u64 resv[2];
+	__u64 num_gc;
+};
+
+/**
+ * struct kgc_gc_stats - KGC_IOC_GC_STATS: Go MemStats-style collector stats
+ * @num_gc: completed cycles
+ * @num_forced_gc: cycles started by kgc_gc() or the 2-minute rule
+ * @pause_total_ns: sum of all handshake pauses
+ * @last_gc_ns: CLOCK_MONOTONIC time the last cycle ended
+ * @next_gc: heap goal of the next cycle
+ * @heap_live: bytes allocated now (as of the last refill)
+ * @heap_marked: bytes marked in the last cycle
+ * @gc_cpu_ns: CPU time of the mark workers, assists and sweep
+ * @uptime_ns: time since the heap was created (for the CPU fraction)
+ * @heap_objects: objects allocated (as of the last refill or sweep)
+ * @gc_percent: current GOGC value (KGC_GC_OFF: off)
+ * @memory_limit: current limit in bytes (KGC_GC_OFF: none)
+ * @checkmark_errors: reachable objects the checkmark pass found unmarked
+ * @signals: signals sent to bring threads to safepoints
+ * @resv: zero
+ * @pause_ns: the last 256 pauses, pause n at (n % 256)
+ */
+struct kgc_gc_stats {
+	__u64 num_gc;
+	__u64 num_forced_gc;
+	__u64 pause_total_ns;
+	__u64 last_gc_ns;
+	__u64 next_gc;
+	__u64 heap_live;
+	__u64 heap_marked;
+	__u64 gc_cpu_ns;
+	__u64 uptime_ns;
+	__u64 heap_objects;
+	__u64 gc_percent;
+	__u64 memory_limit;
+	__u64 checkmark_errors;
+	__u64 signals;
+	__u64 resv[2];
+	__u64 pause_ns[256];
+};
+
 /* Sizes of the first version of each struct (shorter ones get EINVAL). */
 #define KGC_API_SIZE_VER0	72
+#define KGC_API_SIZE_VER1	80
 #define KGC_REFILL_SIZE_VER0	192
 #define KGC_LARGE_SIZE_VER0	32
 #define KGC_FREE_SIZE_VER0	16
 #define KGC_STATS_SIZE_VER0	128
+#define KGC_THREAD_ATTACH_SIZE_VER0	48
+#define KGC_SAFEPOINT_SIZE_VER0	56
+#define KGC_ROOTS_SIZE_VER0	40
+#define KGC_GC_CTL_SIZE_VER0	56
+#define KGC_GC_STATS_SIZE_VER0	2176
 
 #define KGC_IOC_MAGIC		0xC6
 
@@ -238,11 +529,23 @@ struct kgc_stats {
 #define KGC_IOC_NR_LARGE_ALLOC	0x02
 #define KGC_IOC_NR_FREE		0x03
 #define KGC_IOC_NR_STATS	0x04
+#define KGC_IOC_NR_THREAD_ATTACH	0x05
+#define KGC_IOC_NR_THREAD_DETACH	0x06
+#define KGC_IOC_NR_SAFEPOINT	0x07
+#define KGC_IOC_NR_ROOTS	0x08
+#define KGC_IOC_NR_GC		0x09
+#define KGC_IOC_NR_GC_STATS	0x0a
 
 #define KGC_IOC_API		_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_API, struct kgc_api)
 #define KGC_IOC_REFILL		_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_REFILL, struct kgc_refill)
 #define KGC_IOC_LARGE_ALLOC	_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_LARGE_ALLOC, struct kgc_large)
 #define KGC_IOC_FREE		_IOW(KGC_IOC_MAGIC, KGC_IOC_NR_FREE, struct kgc_free)
 #define KGC_IOC_STATS		_IOR(KGC_IOC_MAGIC, KGC_IOC_NR_STATS, struct kgc_stats)
+#define KGC_IOC_THREAD_ATTACH	_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_THREAD_ATTACH, struct kgc_thread_attach)
+#define KGC_IOC_THREAD_DETACH	_IO(KGC_IOC_MAGIC, KGC_IOC_NR_THREAD_DETACH)
+#define KGC_IOC_SAFEPOINT	_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_SAFEPOINT, struct kgc_safepoint)
+#define KGC_IOC_ROOTS		_IOW(KGC_IOC_MAGIC, KGC_IOC_NR_ROOTS, struct kgc_roots)
+#define KGC_IOC_GC		_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_GC, struct kgc_gc_ctl)
+#define KGC_IOC_GC_STATS	_IOR(KGC_IOC_MAGIC, KGC_IOC_NR_GC_STATS, struct kgc_gc_stats)
 
 #endif /* _UAPI_LINUX_KGC_H */

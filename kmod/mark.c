@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mark.c - tri-colour marking (Go's mgcmark.go and mgcwork.go).
+ *
+ * White objects have a clear mark bit, grey ones a set bit and an entry in
+ * a work buffer, black ones a set bit and no entry. Shading a candidate
+ * pointer validates it against the heap's own span map first: a value that
+ * does not point into an object of a span in use is ignored, so user space
+ * can hand the marker any garbage (conservative stacks, corrupted objects)
+ * and at worst keep some of its own objects alive.
+ *
+ * Grey objects wait in fixed-size work buffers (4 KiB, no recursion, no
+ * unbounded stack); workers keep one buffer locally and exchange full ones
+ * through the grey set's list. When no buffer can be allocated the object
+ * stays marked but unqueued and the grey set records an overflow;
+ * kgc_mark_rescan() then scans every marked object again (Boehm's mark
+ * stack overflow strategy), so marking never fails for lack of memory.
+ *
+ * Scanning an object reads its pointer bitmap (one bit per 8-byte word,
+ * written by libkgc at allocation) and then only the words marked as
+ * pointers. Objects larger than KGC_OBLET_SIZE are split into oblets that
+ * are queued separately, so one huge array does not hold a worker for long.
+ * Noscan spans are never scanned: their objects go straight to black.
+ *
+ * The heap is read through struct kgc_mark_ops: in the module from the
+ * heap's own pages, in the host tests from plain memory.
+ */
+#include "mark.h"
+
+/**
+ * kgc_mark_init() - set up an empty grey set
+ * @m: grey set
+ * @h: heap
+ * @ops: how to read the heap
+ * @ctx: argument of @ops
+ */
+void kgc_mark_init(struct kgc_mark *m, struct kgc_mheap *h,
+		   const struct kgc_mark_ops *ops, void *ctx)
+{
+	m->h = h;
+	m->ops = ops;
+	m->ctx = ctx;
+	spin_lock_init(&m->lock);
+	INIT_LIST_HEAD(&m->full);
+	INIT_LIST_HEAD(&m->empty);
+	m->nfull = 0;
+	m->nempty = 0;
+	m->overflow = false;
+	m->check = false;
+}
+
+/**
+ * kgc_mark_destroy() - free every work buffer
+ * @m: grey set, no worker left
+ */
+void kgc_mark_destroy(struct kgc_mark *m)
+{
+	struct kgc_workbuf *b, *n;
+
+	list_for_each_entry_safe(b, n, &m->full, list)
+		kfree(b);
+	list_for_each_entry_safe(b, n, &m->empty, list)
+		kfree(b);
+	INIT_LIST_HEAD(&m->full);
+	INIT_LIST_HEAD(&m->empty);
+	m->nfull = 0;
+	m->nempty = 0;
+}
+
+/**
+ * kgc_marker_init() - set up a worker
+ * @w: worker
+ * @m: grey set it works on
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int kgc_marker_init(struct kgc_marker *w, struct kgc_mark *m)
+{
+	memset(w, 0, sizeof(*w));
+	w->m = m;
+	w->scratch = kmalloc(KGC_SCAN_CHUNK, GFP_KERNEL);
+	return w->scratch ? 0 : -ENOMEM;
+}
+
+/**
+ * kgc_marker_flush() - hand the worker's local grey objects to the set
+ * @w: worker
+ */
+void kgc_marker_flush(struct kgc_marker *w)
+{
+	struct kgc_mark *m = w->m;
+	struct kgc_workbuf *b = w->wbuf;
+
+	if (!b)
+		return;
+	w->wbuf = NULL;
+	spin_lock(&m->lock);
+	if (b->n) {
+		list_add_tail(&b->list, &m->full);
+		m->nfull++;
+	} else {
+		list_add(&b->list, &m->empty);
+		m->nempty++;
+	}
+	spin_unlock(&m->lock);
+}
+
+/**
+ * kgc_marker_destroy() - flush and free a worker
+ * @w: worker
+ */
+void kgc_marker_destroy(struct kgc_marker *w)
+{
+	kgc_marker_flush(w);
+	kfree(w->scratch);
+	w->scratch = NULL;
+}
+
+/* Swap the worker's full local buffer for an empty one. */
+static struct kgc_workbuf *kgc_mark_getempty(struct kgc_marker *w)
+{
+	struct kgc_mark *m = w->m;
+	struct kgc_workbuf *b = NULL;
+
+	kgc_marker_flush(w);
+	spin_lock(&m->lock);
+	if (m->nempty) {
+		b = list_first_entry(&m->empty, struct kgc_workbuf, list);
+		list_del(&b->list);
+		m->nempty--;
+	}
+	spin_unlock(&m->lock);
+	if (!b) {
+		b = kmalloc(sizeof(*b), GFP_KERNEL | __GFP_NOWARN |
+			    __GFP_NORETRY);
+		if (!b)
+			return NULL;
+	}
+	b->n = 0;
+	w->wbuf = b;
+	return b;
+}
+
+static void kgc_mark_push(struct kgc_marker *w, u64 obj)
+{
+	struct kgc_workbuf *b = w->wbuf;
+
+	if (!b || b->n == KGC_WORKBUF_OBJS) {
+		b = kgc_mark_getempty(w);
+		if (!b) {
+			spin_lock(&w->m->lock);
+			w->m->overflow = true;
+			spin_unlock(&w->m->lock);
+			return;
+		}
+	}
+	b->obj[b->n++] = obj;
+}
+
+/* Take a grey object; false when the worker and the set have none. */
+static bool kgc_mark_pop(struct kgc_marker *w, u64 *obj)
+{
+	struct kgc_mark *m = w->m;
+	struct kgc_workbuf *b = w->wbuf;
+
+	if (b && b->n) {
+		*obj = b->obj[--b->n];
+		return true;
+	}
+	spin_lock(&m->lock);
+	if (!m->nfull) {
+		spin_unlock(&m->lock);
+		return false;
+	}
+	if (b) {
+		list_add(&b->list, &m->empty);
+		m->nempty++;
+	}
+	b = list_first_entry(&m->full, struct kgc_workbuf, list);
+	list_del(&b->list);
+	m->nfull--;
+	spin_unlock(&m->lock);
+	w->wbuf = b;
+	*obj = b->obj[--b->n];
+	return true;
+}
+
+/* The span of a heap address, without the heap lock (RCU read side). */
+static struct kgc_span *kgc_mark_span_of(struct kgc_mheap *h, u64 addr)
+{
+	struct kgc_span **map;
+	unsigned long page;
+
+	if (addr < h->base)
+		return NULL;
+	page = (addr - h->base) >> KGC_PAGE_SHIFT;
+	if (page >= smp_load_acquire(&h->narenas) * KGC_ARENA_PAGES)
+		return NULL;
+	map = READ_ONCE(h->spanmap[page / KGC_ARENA_PAGES]);
+	return READ_ONCE(map[page % KGC_ARENA_PAGES]);
+}
+
+static bool kgc_span_live(struct kgc_span *s)
+{
+	u8 state = READ_ONCE(s->state);
+
+	return state == KGC_SPAN_CENTRAL || state == KGC_SPAN_CACHED ||
+	       state == KGC_SPAN_LARGE;
+}
+
+/**
+ * kgc_mark_shade() - grey the object a candidate pointer points into
+ * @w: worker
+ * @p: any value
+ *
+ * Interior pointers count. Values outside the heap, into free pages or past
+ * a span's last object are ignored.
+ *
+ * Return: true when an object went from white to grey (or black, noscan).
+ */
+bool kgc_mark_shade(struct kgc_marker *w, u64 p)
+{
+	struct kgc_mheap *h = w->m->h;
+	bool scan = false, shaded = false;
+	struct kgc_span *s;
+	u64 base, obj = 0;
+	u32 idx;
+
+	rcu_read_lock();
+	s = kgc_mark_span_of(h, p);
+	if (!s || !kgc_span_live(s))
+		goto out;
+	base = h->base + ((u64)s->start << KGC_PAGE_SHIFT);
+	idx = (p - base) / s->elemsize;
+	if (idx >= s->nelems)
+		goto out;
+	if (test_and_set_bit(idx, w->m->check ? s->checkbits : s->markbits))
+		goto out;
+	shaded = true;
+	w->marked_bytes += s->elemsize;
+	w->objects++;
+	if (!KGC_SPANCLASS_NOSCAN(s->spanclass)) {
+		scan = true;
+		obj = base + (u64)idx * s->elemsize;
+	}
+out:
+	rcu_read_unlock();
+	if (scan)
+		kgc_mark_push(w, obj);
+	return shaded;
+}
+
+static bool kgc_bit(const u64 *bits, size_t i)
+{
+	return bits[i / 64] & (1ULL << (i % 64));
+}
+
+/**
+ * kgc_mark_scan_words() - shade the pointers among some words
+ * @w: worker
+ * @words: the words (a copy of a root range or of heap memory)
+ * @bits: which words are pointers, bit i for @words[i]; NULL: all
+ * @n: number of words
+ */
+void kgc_mark_scan_words(struct kgc_marker *w, const u64 *words,
+			 const u64 *bits, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!bits || kgc_bit(bits, i))
+			kgc_mark_shade(w, words[i]);
+}
+
+/* Scan @len bytes (<= KGC_SCAN_CHUNK, 8-aligned) of heap at @addr. */
+static void kgc_mark_scan_chunk(struct kgc_marker *w, u64 addr, size_t len)
+{
+	struct kgc_mark *m = w->m;
+	u64 word = (addr - m->h->base) / 8;
+	size_t nwords = len / 8, shift = word % 64, i;
+	size_t nbits = DIV_ROUND_UP(shift + nwords, 64);
+	bool any = false;
+
+	if (m->ops->read_bits(m->ctx, word / 64, w->bits, nbits))
+		return;
+	for (i = 0; i < nbits; i++)
+		any |= w->bits[i] != 0;
+	if (!any || m->ops->read(m->ctx, addr, w->scratch, len))
+		return;
+	w->scanned_bytes += len;
+	for (i = 0; i < nwords; i++)
+		if (kgc_bit(w->bits, shift + i))
+			kgc_mark_shade(w, w->scratch[i]);
+}
+
+/*
+ * Scan a grey entry: a whole object, or one oblet of a large object. The
+ * first oblet of a large object queues the others. Returns bytes covered.
+ */
+static size_t kgc_mark_scan(struct kgc_marker *w, u64 e)
+{
+	struct kgc_mheap *h = w->m->h;
+	u64 base, objbase, size, o, len, off;
+	struct kgc_span *s;
+
+	rcu_read_lock();
+	s = kgc_mark_span_of(h, e);
+	if (!s || !kgc_span_live(s)) {
+		rcu_read_unlock();
+		return 0;	/* freed while grey: nothing to scan */
+	}
+	base = h->base + ((u64)s->start << KGC_PAGE_SHIFT);
+	size = s->elemsize;
+	objbase = base + (e - base) / size * size;
+	rcu_read_unlock();
+
+	if (size > KGC_OBLET_SIZE) {
+		if (e == objbase)
+			for (o = e + KGC_OBLET_SIZE; o < objbase + size;
+			     o += KGC_OBLET_SIZE)
+				kgc_mark_push(w, o);
+		len = min_t(u64, KGC_OBLET_SIZE, objbase + size - e);
+	} else {
+		e = objbase;
+		len = size;
+	}
+	for (off = 0; off < len; off += KGC_SCAN_CHUNK)
+		kgc_mark_scan_chunk(w, e + off,
+				    min_t(u64, KGC_SCAN_CHUNK, len - off));
+	return len;
+}
+
+/**
+ * kgc_mark_drain() - scan grey objects until none is left or out of budget
+ * @w: worker
+ * @budget: bytes to scan at most; negative: no limit
+ *
+ * Return: true when the worker found no more grey objects.
+ */
+bool kgc_mark_drain(struct kgc_marker *w, long budget)
+{
+	bool limited = budget >= 0;
+	u64 obj;
+
+	for (;;) {
+		if (!kgc_mark_pop(w, &obj))
+			return true;
+		budget -= kgc_mark_scan(w, obj) + 1;
+		if (limited && budget <= 0)
+			return false;
+		cond_resched();
+	}
+}
+
+/**
+ * kgc_mark_has_work() - whether the set holds grey objects
+ * @m: grey set
+ *
+ * Return: true when full work buffers wait (local buffers not counted).
+ */
+bool kgc_mark_has_work(struct kgc_mark *m)
+{
+	return READ_ONCE(m->nfull) != 0;
+}
+
+/**
+ * kgc_mark_is_marked() - whether an object counts as marked
+ * @s: span
+ * @idx: object index
+ * @check: ask the checkmark bits instead of the mark bits
+ *
+ * Objects an mcache allocated after its thread's safepoint (from
+ * @s->black_from on) are black without a mark bit.
+ *
+ * Return: true when marked.
+ */
+bool kgc_mark_is_marked(struct kgc_span *s, u32 idx, bool check)
+{
+	if (test_bit(idx, check ? s->checkbits : s->markbits))
+		return true;
+	return !check && s->state == KGC_SPAN_CACHED &&
+	       s->black_from != KGC_NO_BLACK && idx >= s->black_from;
+}
+
+/**
+ * kgc_mark_rescan() - recover from an overflow: scan every marked object
+ * @w: worker; the caller then drains again and repeats while overflowing
+ */
+void kgc_mark_rescan(struct kgc_marker *w)
+{
+	struct kgc_mark *m = w->m;
+	struct kgc_mheap *h = m->h;
+	unsigned long a, p;
+
+	spin_lock(&m->lock);
+	m->overflow = false;
+	spin_unlock(&m->lock);
+	for (a = 0; a < smp_load_acquire(&h->narenas); a++) {
+		/* The heap lock keeps the arena's spans from being freed. */
+		mutex_lock(&h->lock);
+		for (p = 0; p < KGC_ARENA_PAGES; p++) {
+			struct kgc_span *s = h->spanmap[a][p];
+			u64 base;
+			u32 i;
+
+			if (!s || s->start != a * KGC_ARENA_PAGES + p ||
+			    !kgc_span_live(s) ||
+			    KGC_SPANCLASS_NOSCAN(s->spanclass))
+				continue;
+			base = h->base + ((u64)s->start << KGC_PAGE_SHIFT);
+			for (i = 0; i < s->nelems; i++)
+				if (test_bit(i, m->check ? s->checkbits :
+					     s->markbits))
+					kgc_mark_push(w, base +
+						      (u64)i * s->elemsize);
+		}
+		mutex_unlock(&h->lock);
+		kgc_mark_drain(w, -1);
+	}
+}

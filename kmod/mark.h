@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mark.h - tri-colour marking over an abstract heap reader.
+ */
+#ifndef _KGC_MARK_H
+#define _KGC_MARK_H
+
+#include "mheap.h"
+
+/* Objects per work buffer: a buffer is one 4 KiB allocation. */
+#define KGC_WORKBUF_OBJS	509
+/* Objects larger than this are scanned in oblets of this size. */
+#define KGC_OBLET_SIZE		(128 * 1024)
+/* Bytes of heap read and scanned at once. */
+#define KGC_SCAN_CHUNK		4096
+
+/**
+ * struct kgc_workbuf - a buffer of grey object addresses
+ * @list: link in struct kgc_mark.full or .empty
+ * @n: entries used
+ * @obj: object (or oblet) addresses
+ */
+struct kgc_workbuf {
+	struct list_head list;
+	u32 n;
+	u64 obj[KGC_WORKBUF_OBJS];
+};
+
+/**
+ * struct kgc_mark_ops - how the marker reads the heap
+ * @read: copy @len bytes of heap at user address @addr into @buf; pages
+ *	that are not resident read as zero. Return 0 or -errno.
+ * @read_bits: copy @nwords 64-bit words of the pointer bitmap starting at
+ *	bitmap word @word (covering heap words @word * 64 ...). Return 0 or
+ *	-errno; a heap without a bitmap reads all ones (conservative).
+ */
+struct kgc_mark_ops {
+	int (*read)(void *ctx, u64 addr, void *buf, size_t len);
+	int (*read_bits)(void *ctx, u64 word, u64 *bits, size_t nwords);
+};
+
+/**
+ * struct kgc_mark - the grey set of one heap
+ * @h: the heap
+ * @ops: heap reader
+ * @ctx: argument of @ops
+ * @lock: protects @full, @empty, @nfull, @nempty and @overflow
+ * @full: work buffers with grey objects
+ * @empty: spare empty work buffers
+ * @nfull: buffers on @full
+ * @nempty: buffers on @empty
+ * @overflow: a grey object could not be queued (no memory): marked but not
+ *	scanned; kgc_mark_rescan() must scan every marked object again
+ * @check: this is the checkmark pass: mark into checkbits
+ *
+ * Marking sets bits atomically and needs no other lock: any number of
+ * workers (struct kgc_marker) may shade and drain at once.
+ */
+struct kgc_mark {
+	struct kgc_mheap *h;
+	const struct kgc_mark_ops *ops;
+	void *ctx;
+	spinlock_t lock;
+	struct list_head full;
+	struct list_head empty;
+	unsigned long nfull;
+	unsigned long nempty;
+	bool overflow;
+	bool check;
+};
+
+/**
+ * struct kgc_marker - one worker's view of the grey set (Go's gcWork)
+ * @m: the grey set
+ * @wbuf: local buffer, or NULL
+ * @scratch: KGC_SCAN_CHUNK bytes of heap being scanned
+ * @bits: the pointer bitmap words for @scratch
+ * @marked_bytes: bytes of objects this worker marked
+ * @scanned_bytes: bytes this worker scanned
+ * @objects: objects this worker marked
+ */
+struct kgc_marker {
+	struct kgc_mark *m;
+	struct kgc_workbuf *wbuf;
+	u64 *scratch;
+	u64 bits[KGC_SCAN_CHUNK / 8 / 64 + 1];
+	u64 marked_bytes;
+	u64 scanned_bytes;
+	u64 objects;
+};
+
+void kgc_mark_init(struct kgc_mark *m, struct kgc_mheap *h,
+		   const struct kgc_mark_ops *ops, void *ctx);
+void kgc_mark_destroy(struct kgc_mark *m);
+int kgc_marker_init(struct kgc_marker *w, struct kgc_mark *m);
+void kgc_marker_flush(struct kgc_marker *w);
+void kgc_marker_destroy(struct kgc_marker *w);
+bool kgc_mark_shade(struct kgc_marker *w, u64 p);
+void kgc_mark_scan_words(struct kgc_marker *w, const u64 *words,
+			 const u64 *bits, size_t n);
+bool kgc_mark_drain(struct kgc_marker *w, long budget);
+bool kgc_mark_has_work(struct kgc_mark *m);
+bool kgc_mark_is_marked(struct kgc_span *s, u32 idx, bool check);
+void kgc_mark_rescan(struct kgc_marker *w);
+
+#endif /* _KGC_MARK_H */

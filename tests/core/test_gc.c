@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_gc.c - host tests of marking and sweeping (mark.c, sweep.c) over a
+ * fake heap: plain memory for the objects and for the pointer bitmap,
+ * read through struct kgc_mark_ops exactly as the module reads its pages.
+ */
+#include "tap.h"
+#include "mark.h"
+#include "sweep.h"
+#include "sizeclass.h"
+
+#define ARENAS	2
+#define HEAPSZ	((u64)ARENAS * KGC_ARENA_SIZE)
+
+static u8 *mem;		/* the heap's bytes; address = base + offset */
+static u64 *bitmap;	/* one bit per heap word */
+static u64 base;
+static bool conservative;
+
+static int fake_read(void *ctx, u64 addr, void *buf, size_t len)
+{
+	(void)ctx;
+	memcpy(buf, mem + (addr - base), len);
+	return 0;
+}
+
+static int fake_read_bits(void *ctx, u64 word, u64 *bits, size_t n)
+{
+	(void)ctx;
+	if (conservative)
+		memset(bits, 0xff, n * 8);
+	else
+		memcpy(bits, bitmap + word, n * 8);
+	return 0;
+}
+
+static const struct kgc_mark_ops fake_ops = {
+	.read = fake_read,
+	.read_bits = fake_read_bits,
+};
+
+static struct kgc_mheap h;
+static struct kgc_mark m;
+static struct kgc_marker w;
+
+static void setup(void)
+{
+	mem = calloc(1, HEAPSZ);
+	bitmap = calloc(1, HEAPSZ / 64);
+	base = (u64)(uintptr_t)mem;
+	conservative = false;
+	if (kgc_mheap_init(&h, base, ARENAS * KGC_ARENA_PAGES))
+		abort();
+	kgc_mark_init(&m, &h, &fake_ops, NULL);
+	if (kgc_marker_init(&w, &m))
+		abort();
+}
+
+static void teardown(void)
+{
+	kgc_marker_destroy(&w);
+	kgc_mark_destroy(&m);
+	kgc_mheap_destroy(&h);
+	free(mem);
+	free(bitmap);
+}
+
+/* A user-space mcache in miniature: a span and its next free index. */
+struct cache {
+	struct kgc_refill r;
+	u32 next;
+};
+
+static void cache_get(struct cache *c, u32 spanclass)
+{
+	memset(c, 0, sizeof(*c));
+	c->r.spanclass = spanclass;
+	if (kgc_mheap_refill(&h, &c->r))
+		abort();
+	c->next = c->r.span.freeindex;
+}
+
+/* Allocate the next object; @ptrmask says which of its words are pointers. */
+static u64 cache_alloc(struct cache *c, u64 ptrmask)
+{
+	u64 obj, word;
+	u32 i;
+
+	while (c->r.span.allocbits[c->next / 64] & (1ULL << (c->next % 64)))
+		c->next++;
+	obj = c->r.span.base + (u64)c->next * c->r.span.elemsize;
+	c->next++;
+	memset(mem + (obj - base), 0, c->r.span.elemsize);
+	word = (obj - base) / 8;
+	for (i = 0; i < c->r.span.elemsize / 8; i++) {
+		if (ptrmask & (1ULL << (i % 64)))
+			bitmap[(word + i) / 64] |= 1ULL << ((word + i) % 64);
+		else
+			bitmap[(word + i) / 64] &= ~(1ULL << ((word + i) % 64));
+	}
+	return obj;
+}
+
+static void cache_put(struct cache *c)
+{
+	struct kgc_refill r = {
+		.put_base = c->r.span.base, .put_freeindex = c->next,
+		.spanclass = KGC_NO_SPANCLASS,
+	};
+
+	if (kgc_mheap_refill(&h, &r))
+		abort();
+}
+
+static void store(u64 obj, unsigned int word, u64 val)
+{
+	memcpy(mem + (obj - base) + word * 8, &val, 8);
+}
+
+static bool marked(u64 p)
+{
+	struct kgc_span *s;
+	bool ret;
+
+	mutex_lock(&h.lock);
+	s = kgc_mheap_span_of(&h, p);
+	ret = s && test_bit((p - kgc_span_base(s, base)) / s->elemsize,
+			    s->markbits);
+	mutex_unlock(&h.lock);
+	return ret;
+}
+
+static bool allocated(u64 p)
+{
+	struct kgc_span *s;
+	bool ret;
+
+	mutex_lock(&h.lock);
+	s = kgc_mheap_span_of(&h, p);
+	ret = s && test_bit((p - kgc_span_base(s, base)) / s->elemsize,
+			    s->allocbits);
+	mutex_unlock(&h.lock);
+	return ret;
+}
+
+/* End a cycle as the module does: flip sweepgen, sweep everything. */
+static void finish_cycle(void)
+{
+	mutex_lock(&h.lock);
+	h.marking = false;
+	h.sweepgen += 2;
+	mutex_unlock(&h.lock);
+	kgc_sweep_all(&h);
+}
+
+/*
+ * A linked list from one root is marked to its end through the pointer
+ * bitmap; a second list nobody points to stays white and is swept away.
+ */
+static void test_list_reachable_and_garbage(void)
+{
+	struct cache c;
+	u64 a[20], g[20];
+	int i;
+
+	setup();
+	cache_get(&c, KGC_SPANCLASS(2, 0));	/* 32-byte objects */
+	for (i = 0; i < 20; i++) {
+		a[i] = cache_alloc(&c, 0x1);
+		g[i] = cache_alloc(&c, 0x1);
+		if (i) {
+			store(a[i - 1], 0, a[i]);
+			store(g[i - 1], 0, g[i]);
+		}
+	}
+	cache_put(&c);
+	h.marking = true;
+	EXPECT(kgc_mark_shade(&w, a[0]));
+	EXPECT(!kgc_mark_shade(&w, a[0]));	/* already grey */
+	EXPECT(kgc_mark_drain(&w, -1));
+	for (i = 0; i < 20; i++) {
+		EXPECT(marked(a[i]));
+		EXPECT(!marked(g[i]));
+	}
+	EXPECT_EQ(w.objects, 20);
+	finish_cycle();
+	for (i = 0; i < 20; i++) {
+		EXPECT(allocated(a[i]));
+		EXPECT(!allocated(g[i]));
+		EXPECT(!marked(a[i]));	/* mark bits cleared by sweep */
+	}
+	teardown();
+}
+
+/*
+ * Only words the bitmap calls pointers are followed; noscan objects are
+ * never scanned; conservative scanning (no bitmap) follows every word.
+ */
+static void test_bitmap_noscan_and_conservative(void)
+{
+	struct cache c, n;
+	u64 root, hidden, viaword1, ns, child;
+
+	setup();
+	cache_get(&c, KGC_SPANCLASS(3, 0));	/* 48 bytes, scan */
+	cache_get(&n, KGC_SPANCLASS(3, 1));	/* 48 bytes, noscan */
+	root = cache_alloc(&c, 0x2);		/* word 1 is a pointer */
+	hidden = cache_alloc(&c, 0);
+	viaword1 = cache_alloc(&c, 0);
+	ns = cache_alloc(&n, 0);
+	child = cache_alloc(&c, 0);
+	store(root, 0, hidden);		/* not a pointer word */
+	store(root, 1, viaword1);
+	store(viaword1, 0, ns);		/* pointer-free object's "pointer" */
+	store(ns, 0, child);		/* inside a noscan object */
+	cache_put(&c);
+	cache_put(&n);
+	h.marking = true;
+	kgc_mark_shade(&w, root);
+	kgc_mark_drain(&w, -1);
+	EXPECT(marked(root));
+	EXPECT(marked(viaword1));
+	EXPECT(!marked(hidden));
+	EXPECT(!marked(ns));	/* viaword1 has no pointer words */
+	EXPECT(!marked(child));
+	/* Keep the rest alive through other roots for the next cycle. */
+	kgc_mark_shade(&w, hidden);
+	kgc_mark_shade(&w, ns);
+	kgc_mark_shade(&w, child);
+	kgc_mark_drain(&w, -1);
+	finish_cycle();
+	/* Conservatively every word counts, but noscan stays unscanned. */
+	conservative = true;
+	h.marking = true;
+	kgc_mark_shade(&w, root);
+	kgc_mark_drain(&w, -1);
+	EXPECT(marked(hidden));
+	EXPECT(marked(ns));
+	EXPECT(!marked(child));
+	finish_cycle();
+	teardown();
+}
+
+/*
+ * Candidates are validated: interior pointers mark their object; values
+ * outside the heap, in free pages or in a span's tail mark nothing.
+ */
+static void test_candidates_are_validated(void)
+{
+	struct cache c;
+	u64 a, b;
+
+	setup();
+	cache_get(&c, KGC_SPANCLASS(4, 0));	/* 48-byte objects, 170 */
+	a = cache_alloc(&c, 0);
+	b = cache_alloc(&c, 0);
+	cache_put(&c);
+	h.marking = true;
+	EXPECT(kgc_mark_shade(&w, a + 47));
+	EXPECT(marked(a));
+	EXPECT(!marked(b));
+	EXPECT(!kgc_mark_shade(&w, 0));
+	EXPECT(!kgc_mark_shade(&w, base - 8));
+	EXPECT(!kgc_mark_shade(&w, base + HEAPSZ + 64));
+	EXPECT(!kgc_mark_shade(&w, base + KGC_ARENA_SIZE + 8));	/* free */
+	EXPECT(!kgc_mark_shade(&w, c.r.span.base + 170 * 48 + 8)); /* tail */
+	EXPECT(!kgc_mark_shade(&w, ~0ULL));
+	kgc_mark_drain(&w, -1);
+	finish_cycle();
+	teardown();
+}
+
+/*
+ * A large array of pointers is scanned in oblets: all of its 20000
+ * children are found, and an interior oblet pointer marks the array.
+ */
+static void test_large_object_oblets(void)
+{
+	struct kgc_large l = { .size = 20000 * 8 };
+	struct cache c;
+	u64 kids[20000];
+	bool nz;
+	int i, all = 1;
+
+	setup();
+	EXPECT_EQ(kgc_mheap_alloc_large(&h, &l, &nz), 0);
+	cache_get(&c, KGC_SPANCLASS(1, 0));
+	for (i = 0; i < 20000; i++) {
+		if (c.next >= c.r.span.nelems) {
+			cache_put(&c);
+			cache_get(&c, KGC_SPANCLASS(1, 0));
+		}
+		kids[i] = cache_alloc(&c, 0);
+		store(l.addr, i, kids[i]);
+	}
+	cache_put(&c);
+	for (i = 0; i < 20000; i++)
+		bitmap[(l.addr - base) / 8 / 64 + i / 64] |= 1ULL << (i % 64);
+	h.marking = true;
+	EXPECT(kgc_mark_shade(&w, l.addr + 150000));	/* interior */
+	kgc_mark_drain(&w, -1);
+	for (i = 0; i < 20000; i++)
+		all &= marked(kids[i]);
+	EXPECT(all);
+	finish_cycle();
+	EXPECT_EQ(h.nr_large, 1);
+	/* Next cycle: nothing marks it, sweep frees it. */
+	finish_cycle();
+	EXPECT_EQ(h.nr_large, 0);
+	teardown();
+}
+
+/*
+ * No memory for work buffers: marking overflows, and the rescan still
+ * reaches everything (a 3000-object chain needs many buffers only when
+ * breadth-first, so use a wide tree).
+ */
+static void test_overflow_rescan(void)
+{
+	struct cache c;
+	u64 root, mid[64], leaf[64 * 8];
+	int i, j, all = 1;
+
+	setup();
+	cache_get(&c, KGC_SPANCLASS(6, 0));	/* 80 bytes: 10 words */
+	root = cache_alloc(&c, 0x3ff);
+	for (i = 0; i < 64; i++) {
+		if (c.next >= c.r.span.nelems) {
+			cache_put(&c);
+			cache_get(&c, KGC_SPANCLASS(6, 0));
+		}
+		mid[i] = cache_alloc(&c, 0x3ff);
+	}
+	for (i = 0; i < 64 * 8; i++) {
+		if (c.next >= c.r.span.nelems) {
+			cache_put(&c);
+			cache_get(&c, KGC_SPANCLASS(6, 0));
+		}
+		leaf[i] = cache_alloc(&c, 0);
+	}
+	cache_put(&c);
+	/* root -> 10 mids (words 0..9); each mid -> 8 leaves. */
+	for (i = 0; i < 10; i++)
+		store(root, i, mid[i]);
+	for (i = 0; i < 10; i++)
+		for (j = 0; j < 8; j++)
+			store(mid[i], j, leaf[i * 8 + j]);
+	kgc_marker_destroy(&w);
+	kgc_mark_destroy(&m);
+	kgc_mark_init(&m, &h, &fake_ops, NULL);
+	EXPECT_EQ(kgc_marker_init(&w, &m), 0);
+	h.marking = true;
+	host_fail_alloc_after = 0;	/* every work buffer allocation fails */
+	kgc_mark_shade(&w, root);
+	kgc_mark_drain(&w, -1);
+	EXPECT(m.overflow);
+	EXPECT(marked(root));
+	EXPECT(!marked(mid[0]));
+	host_fail_alloc_after = -1;
+	while (m.overflow) {
+		kgc_mark_rescan(&w);
+		kgc_mark_drain(&w, -1);
+	}
+	for (i = 0; i < 10; i++)
+		all &= marked(mid[i]);
+	for (i = 0; i < 80; i++)
+		all &= marked(leaf[i]);
+	EXPECT(all);
+	finish_cycle();
+	teardown();
+}
+
+/*
+ * Allocate-black and spans cached across a cycle: objects an mcache takes
+ * after its safepoint survive the cycle unmarked; white objects it took
+ * before are freed when unmarked, also when the span only comes back after
+ * the cycle ended.
+ */
+static void test_cached_span_across_cycle(void)
+{
+	struct cache c;
+	u64 before_live, before_dead, after;
+	struct kgc_span *s;
+
+	setup();
+	cache_get(&c, KGC_SPANCLASS(2, 0));
+	before_live = cache_alloc(&c, 0);
+	before_dead = cache_alloc(&c, 0);
+	/* Mark start: the thread's safepoint says where black begins. */
+	h.marking = true;
+	mutex_lock(&h.lock);
+	s = kgc_mheap_span_of(&h, c.r.span.base);
+	s->black_from = c.next;
+	mutex_unlock(&h.lock);
+	after = cache_alloc(&c, 0);
+	kgc_mark_shade(&w, before_live);
+	kgc_mark_drain(&w, -1);
+	finish_cycle();		/* the span is still cached: partly swept */
+	cache_put(&c);		/* and comes back now */
+	EXPECT(allocated(before_live));
+	EXPECT(!allocated(before_dead));
+	EXPECT(allocated(after));
+	teardown();
+}
+
+/*
+ * Spans handed out while marking allocate black; returned during the
+ * cycle, their new objects carry mark bits and survive the sweep.
+ */
+static void test_allocate_black_span(void)
+{
+	struct cache c;
+	u64 a, b;
+
+	setup();
+	h.marking = true;
+	cache_get(&c, KGC_SPANCLASS(5, 1));
+	a = cache_alloc(&c, 0);
+	b = cache_alloc(&c, 0);
+	cache_put(&c);
+	EXPECT(marked(a));
+	EXPECT(marked(b));
+	finish_cycle();
+	EXPECT(allocated(a));
+	EXPECT(allocated(b));
+	/* Next cycle nothing references them. */
+	finish_cycle();
+	EXPECT(!allocated(a));
+	EXPECT_EQ(h.nr_spans, 0);
+	teardown();
+}
+
+#define TEST(name, warnings)	{ #name, test_##name, warnings }
+static const struct tap_test tests[] = {
+	TEST(list_reachable_and_garbage, 0),
+	TEST(bitmap_noscan_and_conservative, 0),
+	TEST(candidates_are_validated, 0),
+	TEST(large_object_oblets, 0),
+	TEST(overflow_rescan, 0),
+	TEST(cached_span_across_cycle, 0),
+	TEST(allocate_black_span, 0),
+};
+
+int main(void)
+{
+	return tap_main(tests, ARRAY_SIZE(tests));
+}
