@@ -60,6 +60,7 @@ int kgc_api_handshake(struct kgc_heap *heap, struct kgc_api *a)
 	a->max_heap_size = (u64)kgc_max_heap_mb << 20;
 	a->page_size = KGC_PAGE_SIZE;
 	a->nr_size_classes = KGC_NR_SIZE_CLASSES;
+	a->ctl_offset = a->heap_offset + KGC_CTL_WINDOW;
 	return 0;
 }
 
@@ -70,7 +71,12 @@ static long kgc_ioctl_api(struct kgc_heap *heap, void *arg)
 
 static long kgc_ioctl_refill(struct kgc_heap *heap, void *arg)
 {
-	return kgc_mheap_refill(&heap->mheap, arg);
+	struct kgc_refill *r = arg;
+	long ret = kgc_mheap_refill(&heap->mheap, r);
+
+	if (!ret)
+		kgc_gc_after_refill(&heap->gc, r->span.nelems != 0);
+	return ret;
 }
 
 static long kgc_ioctl_large_alloc(struct kgc_heap *heap, void *arg)
@@ -85,6 +91,7 @@ static long kgc_ioctl_large_alloc(struct kgc_heap *heap, void *arg)
 	/* Reused pages hold old objects: the kernel promises zero. */
 	if (needzero)
 		kgc_heap_zero(heap, l->addr, l->npages << KGC_PAGE_SHIFT);
+	kgc_gc_after_refill(&heap->gc, true);
 	return 0;
 }
 
@@ -107,33 +114,82 @@ static long kgc_ioctl_stats(struct kgc_heap *heap, void *arg)
 	return 0;
 }
 
+static long kgc_ioctl_thread_attach(struct kgc_heap *heap, void *arg)
+{
+	return kgc_gc_thread_attach(&heap->gc, arg);
+}
+
+static long kgc_ioctl_thread_detach(struct kgc_heap *heap, void *arg)
+{
+	return kgc_gc_thread_detach(&heap->gc);
+}
+
+static long kgc_ioctl_safepoint(struct kgc_heap *heap, void *arg)
+{
+	return kgc_gc_safepoint(&heap->gc, arg);
+}
+
+static long kgc_ioctl_roots(struct kgc_heap *heap, void *arg)
+{
+	return kgc_gc_roots(&heap->gc, arg);
+}
+
+static long kgc_ioctl_gc(struct kgc_heap *heap, void *arg)
+{
+	return kgc_gc_ctl(&heap->gc, arg);
+}
+
+static long kgc_ioctl_gc_stats(struct kgc_heap *heap, void *arg)
+{
+	kgc_gc_stats(&heap->gc, arg);
+	return 0;
+}
+
 /**
  * struct kgc_ioctl_desc - how to run one command
  * @cmd: the command as defined in the uapi header (type, number, direction
  *	and the current struct size)
  * @ver0: size of the first version of its struct
  * @needs_heap: the heap mapping must exist (else EINVAL)
+ * @needs_gc: the handshake must have asked for KGC_FEATURE_GC (else EINVAL)
  * @fn: handler, called with a kernel copy of the argument
  */
 struct kgc_ioctl_desc {
 	unsigned int cmd;
 	unsigned int ver0;
 	bool needs_heap;
+	bool needs_gc;
 	long (*fn)(struct kgc_heap *heap, void *arg);
 };
 
+#define KGC_IOCTL(nr, c, v0, heap, gc, f) \
+	[nr] = { .cmd = c, .ver0 = v0, .needs_heap = heap, .needs_gc = gc, \
+		 .fn = f }
+
 static const struct kgc_ioctl_desc kgc_ioctls[] = {
-	[KGC_IOC_NR_API] = {
-		KGC_IOC_API, KGC_API_SIZE_VER0, false, kgc_ioctl_api },
-	[KGC_IOC_NR_REFILL] = {
-		KGC_IOC_REFILL, KGC_REFILL_SIZE_VER0, true, kgc_ioctl_refill },
-	[KGC_IOC_NR_LARGE_ALLOC] = {
-		KGC_IOC_LARGE_ALLOC, KGC_LARGE_SIZE_VER0, true,
-		kgc_ioctl_large_alloc },
-	[KGC_IOC_NR_FREE] = {
-		KGC_IOC_FREE, KGC_FREE_SIZE_VER0, true, kgc_ioctl_free },
-	[KGC_IOC_NR_STATS] = {
-		KGC_IOC_STATS, KGC_STATS_SIZE_VER0, true, kgc_ioctl_stats },
+	KGC_IOCTL(KGC_IOC_NR_API, KGC_IOC_API, KGC_API_SIZE_VER0,
+		  false, false, kgc_ioctl_api),
+	KGC_IOCTL(KGC_IOC_NR_REFILL, KGC_IOC_REFILL, KGC_REFILL_SIZE_VER0,
+		  true, false, kgc_ioctl_refill),
+	KGC_IOCTL(KGC_IOC_NR_LARGE_ALLOC, KGC_IOC_LARGE_ALLOC,
+		  KGC_LARGE_SIZE_VER0, true, false, kgc_ioctl_large_alloc),
+	KGC_IOCTL(KGC_IOC_NR_FREE, KGC_IOC_FREE, KGC_FREE_SIZE_VER0,
+		  true, false, kgc_ioctl_free),
+	KGC_IOCTL(KGC_IOC_NR_STATS, KGC_IOC_STATS, KGC_STATS_SIZE_VER0,
+		  true, false, kgc_ioctl_stats),
+	KGC_IOCTL(KGC_IOC_NR_THREAD_ATTACH, KGC_IOC_THREAD_ATTACH,
+		  KGC_THREAD_ATTACH_SIZE_VER0, true, true,
+		  kgc_ioctl_thread_attach),
+	KGC_IOCTL(KGC_IOC_NR_THREAD_DETACH, KGC_IOC_THREAD_DETACH, 0,
+		  true, true, kgc_ioctl_thread_detach),
+	KGC_IOCTL(KGC_IOC_NR_SAFEPOINT, KGC_IOC_SAFEPOINT,
+		  KGC_SAFEPOINT_SIZE_VER0, true, true, kgc_ioctl_safepoint),
+	KGC_IOCTL(KGC_IOC_NR_ROOTS, KGC_IOC_ROOTS, KGC_ROOTS_SIZE_VER0,
+		  true, true, kgc_ioctl_roots),
+	KGC_IOCTL(KGC_IOC_NR_GC, KGC_IOC_GC, KGC_GC_CTL_SIZE_VER0,
+		  true, true, kgc_ioctl_gc),
+	KGC_IOCTL(KGC_IOC_NR_GC_STATS, KGC_IOC_GC_STATS,
+		  KGC_GC_STATS_SIZE_VER0, true, true, kgc_ioctl_gc_stats),
 };
 
 /* The largest argument struct: the dispatcher's kernel buffer. */
@@ -143,6 +199,11 @@ union kgc_ioctl_arg {
 	struct kgc_large large;
 	struct kgc_free free;
 	struct kgc_stats stats;
+	struct kgc_thread_attach attach;
+	struct kgc_safepoint safepoint;
+	struct kgc_roots roots;
+	struct kgc_gc_ctl gc;
+	struct kgc_gc_stats gc_stats;
 };
 
 /**
@@ -171,7 +232,7 @@ static long kgc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct kgc_heap *heap = file->private_data;
 	void __user *uarg = u64_to_user_ptr((u64)arg);
 	size_t usize = _IOC_SIZE(cmd), ksize;
-	union kgc_ioctl_arg karg;
+	union kgc_ioctl_arg *karg;
 	long ret;
 
 	if (!d)
@@ -181,28 +242,38 @@ static long kgc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (usize < d->ver0)
 		return -EINVAL;
 	ksize = _IOC_SIZE(d->cmd);
-	memset(&karg, 0, sizeof(karg));
+	/* Zeroed: handlers never return uninitialised kernel memory. */
+	karg = kzalloc(sizeof(*karg), GFP_KERNEL);
+	if (!karg)
+		return -ENOMEM;
 	if (_IOC_DIR(d->cmd) & _IOC_WRITE) {
-		ret = copy_struct_from_user(&karg, ksize, uarg, usize);
+		ret = copy_struct_from_user(karg, ksize, uarg, usize);
 		if (ret)
-			return ret;
+			goto out;
 	}
+	ret = -EINVAL;
 	if (d->cmd != KGC_IOC_API && !READ_ONCE(heap->api_done))
-		return -EINVAL;
+		goto out;
 	if (d->needs_heap && !kgc_heap_ready(heap))
-		return -EINVAL;
+		goto out;
+	if (d->needs_gc && !(heap->features & KGC_FEATURE_GC))
+		goto out;
 
-	ret = d->fn(heap, &karg);
+	ret = d->fn(heap, karg);
 	if (ret)
-		return ret;
+		goto out;
 
 	if (_IOC_DIR(d->cmd) & _IOC_READ) {
-		if (copy_to_user(uarg, &karg, min(usize, ksize)))
-			return -EFAULT;
+		ret = -EFAULT;
+		if (copy_to_user(uarg, karg, min(usize, ksize)))
+			goto out;
 		if (usize > ksize && clear_user(uarg + ksize, usize - ksize))
-			return -EFAULT;
+			goto out;
+		ret = 0;
 	}
-	return 0;
+out:
+	kfree(karg);
+	return ret;
 }
 
 static int kgc_open(struct inode *inode, struct file *file)

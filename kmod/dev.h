@@ -16,7 +16,13 @@ struct kgc_ioctl_desc;
 	 1ULL << KGC_IOC_NR_REFILL |			\
 	 1ULL << KGC_IOC_NR_LARGE_ALLOC |		\
 	 1ULL << KGC_IOC_NR_FREE |			\
-	 1ULL << KGC_IOC_NR_STATS)
+	 1ULL << KGC_IOC_NR_STATS |			\
+	 1ULL << KGC_IOC_NR_THREAD_ATTACH |		\
+	 1ULL << KGC_IOC_NR_THREAD_DETACH |		\
+	 1ULL << KGC_IOC_NR_SAFEPOINT |		\
+	 1ULL << KGC_IOC_NR_ROOTS |			\
+	 1ULL << KGC_IOC_NR_GC |			\
+	 1ULL << KGC_IOC_NR_GC_STATS)
 
 int kgc_dev_init(void);
 void kgc_dev_exit(void);

@@ -50,6 +50,9 @@ static DEFINE_IDA(kgc_heap_ida);
 struct kgc_heap *kgc_heap_create(struct file *file)
 {
 	struct kgc_heap *heap, *other;
+	struct page *page;
+	unsigned long idx;
+	unsigned int i;
 	int id, ret;
 
 	if (!current->mm)
@@ -69,13 +72,28 @@ struct kgc_heap *kgc_heap_create(struct file *file)
 	xa_init(&heap->pages);
 	atomic_long_set(&heap->resident, 0);
 	atomic_long_set(&heap->faults, 0);
+	ret = kgc_gc_init(&heap->gc, heap);
+	if (ret)
+		goto err_id;
+	/* The page store owns the control pages from here on. */
+	for (i = 0; i < ARRAY_SIZE(heap->gc.ctl_pages); i++) {
+		ret = xa_err(xa_store(&heap->pages,
+				      (KGC_CTL_WINDOW >> PAGE_SHIFT) + i,
+				      heap->gc.ctl_pages[i],
+				      GFP_KERNEL_ACCOUNT));
+		if (ret) {
+			for (; i < ARRAY_SIZE(heap->gc.ctl_pages); i++)
+				__free_page(heap->gc.ctl_pages[i]);
+			goto err_gc;
+		}
+	}
 
 	mutex_lock(&kgc_heaps_lock);
 	list_for_each_entry(other, &kgc_heaps, node) {
 		if (other->mm == current->mm) {
 			mutex_unlock(&kgc_heaps_lock);
 			ret = -EBUSY;
-			goto err_id;
+			goto err_gc;
 		}
 	}
 	heap->mm = current->mm;
@@ -84,6 +102,11 @@ struct kgc_heap *kgc_heap_create(struct file *file)
 	mutex_unlock(&kgc_heaps_lock);
 	return heap;
 
+err_gc:
+	kgc_gc_destroy(&heap->gc);
+	xa_for_each(&heap->pages, idx, page)
+		put_page(page);
+	xa_destroy(&heap->pages);
 err_id:
 	ida_free(&kgc_heap_ida, id);
 err_free:
@@ -105,6 +128,7 @@ void kgc_heap_destroy(struct kgc_heap *heap)
 	list_del(&heap->node);
 	mutex_unlock(&kgc_heaps_lock);
 
+	kgc_gc_destroy(&heap->gc);
 	if (heap->mapped)
 		kgc_mheap_destroy(&heap->mheap);
 	xa_for_each(&heap->pages, idx, page)
@@ -156,6 +180,95 @@ static vm_fault_t kgc_heap_fault(struct vm_fault *vmf)
 	get_page(page);
 	vmf->page = page;
 	return 0;
+}
+
+/*
+ * Copy heap memory for the marker from the heap's own pages: no user
+ * access, no fault; a page that is not resident reads as zero. @idx is the
+ * page offset in the heap's window.
+ */
+static void kgc_heap_copy(struct kgc_heap *heap, unsigned long idx,
+			  unsigned int off, void *buf, size_t len)
+{
+	struct page *page;
+	void *kaddr;
+
+	rcu_read_lock();
+	page = xa_load(&heap->pages, idx);
+	if (page && !get_page_unless_zero(page))
+		page = NULL;
+	rcu_read_unlock();
+	if (!page) {
+		memset(buf, 0, len);
+		return;
+	}
+	kaddr = kmap_local_page(page);
+	memcpy(buf, kaddr + off, len);
+	kunmap_local(kaddr);
+	put_page(page);
+}
+
+static int kgc_heap_read(void *ctx, u64 addr, void *buf, size_t len)
+{
+	struct kgc_heap *heap = ctx;
+	u64 off = addr - heap->mheap.base;
+
+	while (len) {
+		size_t n = min_t(size_t, len, PAGE_SIZE - off % PAGE_SIZE);
+
+		kgc_heap_copy(heap, off >> PAGE_SHIFT, off % PAGE_SIZE, buf, n);
+		buf += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int kgc_heap_read_bits(void *ctx, u64 word, u64 *bits, size_t nwords)
+{
+	struct kgc_heap *heap = ctx;
+	u64 off = word * sizeof(u64);
+	size_t len = nwords * sizeof(u64);
+
+	/* Without a pointer bitmap every word may be a pointer. */
+	if (!READ_ONCE(heap->bitmap_mapped)) {
+		memset(bits, 0xff, len);
+		return 0;
+	}
+	while (len) {
+		size_t n = min_t(size_t, len, PAGE_SIZE - off % PAGE_SIZE);
+
+		kgc_heap_copy(heap, ((KGC_BITMAP_WINDOW + off) >> PAGE_SHIFT),
+			      off % PAGE_SIZE, bits, n);
+		bits = (void *)bits + n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static const struct kgc_mark_ops kgc_heap_mark_ops = {
+	.read = kgc_heap_read,
+	.read_bits = kgc_heap_read_bits,
+};
+
+/* Debug poisoning of freed objects (KGC_GCDEBUG_POISON), resident only. */
+static void kgc_heap_poison(void *ctx, u64 addr, u64 len)
+{
+	struct kgc_heap *heap = ctx;
+	u64 off = addr - heap->mheap.base;
+
+	if (!(READ_ONCE(heap->gc.debug) & KGC_GCDEBUG_POISON))
+		return;
+	while (len) {
+		size_t n = min_t(u64, len, PAGE_SIZE - off % PAGE_SIZE);
+		struct page *page = xa_load(&heap->pages, off >> PAGE_SHIFT);
+
+		if (page)
+			memset_page(page, off % PAGE_SIZE, 0xdb, n);
+		off += n;
+		len -= n;
+	}
 }
 
 /* The heap's range is fixed: no partial munmap/mprotect. */
@@ -269,6 +382,16 @@ int kgc_heap_mmap(struct kgc_heap *heap, struct vm_area_struct *vma)
 			ret = kgc_mheap_init(&heap->mheap, vma->vm_start,
 					     len >> KGC_PAGE_SHIFT);
 		if (!ret) {
+			heap->mheap.poison = kgc_heap_poison;
+			heap->mheap.poison_ctx = heap;
+			kgc_mark_init(&heap->gc.mark, &heap->mheap,
+				      &kgc_heap_mark_ops, heap);
+			if (heap->features & KGC_FEATURE_GC)
+				ret = kgc_gc_start(&heap->gc);
+			if (ret)
+				kgc_mheap_destroy(&heap->mheap);
+		}
+		if (!ret) {
 			heap->size = len;
 			smp_store_release(&heap->mapped, true);
 		}
@@ -280,6 +403,15 @@ int kgc_heap_mmap(struct kgc_heap *heap, struct vm_area_struct *vma)
 			ret = -EINVAL;
 		else
 			heap->bitmap_mapped = true;
+	} else if (vma->vm_pgoff == heap->pgoff +
+		   (KGC_CTL_WINDOW >> PAGE_SHIFT)) {
+		if (heap->ctl_mapped)
+			ret = -EBUSY;
+		else if (len != KGC_CTL_SIZE ||
+			 !(heap->features & KGC_FEATURE_GC))
+			ret = -EINVAL;
+		else
+			heap->ctl_mapped = true;
 	} else {
 		ret = -EINVAL;
 	}

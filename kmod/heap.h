@@ -11,16 +11,18 @@
 #include <linux/mutex.h>
 #include <linux/xarray.h>
 
+#include "gc.h"
 #include "mheap.h"
 
 /*
  * Each heap owns a 1 TiB window of the device's file offsets, so that its
  * pages can be unmapped through the device's address_space without touching
  * another heap's mappings: the heap at id * 1 TiB, its pointer bitmap at
- * id * 1 TiB + 512 GiB.
+ * id * 1 TiB + 512 GiB, its control area at id * 1 TiB + 768 GiB.
  */
 #define KGC_WINDOW_SHIFT	40
 #define KGC_BITMAP_WINDOW	(1ULL << (KGC_WINDOW_SHIFT - 1))
+#define KGC_CTL_WINDOW		(3ULL << (KGC_WINDOW_SHIFT - 2))
 #define KGC_MAX_HEAPS		(1 << 20)
 
 /**
@@ -37,6 +39,7 @@
  * @features: features the handshake asked for
  * @mapped: the heap mapping exists (set once, @mheap is initialised)
  * @bitmap_mapped: the pointer bitmap mapping exists (set once)
+ * @ctl_mapped: the control area mapping exists (set once)
  * @size: bytes of heap reserved by the mapping
  * @mheap: the heap proper; valid once @mapped is set
  * @pages: backing pages by page offset in the window (PAGE_SIZE units);
@@ -44,6 +47,7 @@
  * @resident: pages in @pages
  * @faults: faults that allocated a page
  * @node: link in the list of heaps (kgc_heaps_lock)
+ * @gc: the collector
  */
 struct kgc_heap {
 	struct mm_struct *mm;
@@ -55,12 +59,14 @@ struct kgc_heap {
 	u64 features;
 	bool mapped;
 	bool bitmap_mapped;
+	bool ctl_mapped;
 	unsigned long size;
 	struct kgc_mheap mheap;
 	struct xarray pages;
 	atomic_long_t resident;
 	atomic_long_t faults;
 	struct list_head node;
+	struct kgc_gc gc;
 };
 
 struct kgc_heap *kgc_heap_create(struct file *file);

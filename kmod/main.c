@@ -13,11 +13,17 @@
  *   span.c       spans and their bitmaps
  *   central.c    mcentral lists
  *   sizeclass.c  the size-class table
+ *   gc.c         the collector: threads, handshakes, marker thread, pacer
+ *   mark.c       tri-colour marking;  sweep.c  sweeping;  pacer.c  pacing
  *
  * Lock order (outermost first):
  *   mmap_lock -> kgc_heap.setup_lock -> kgc_mheap.lock
- *   kgc_heaps_lock is a leaf; the xarray lock of kgc_heap.pages is a leaf.
- *   No kgc lock is held across a user memory access.
+ *   kgc_gc.roots_lock -> mmap_lock (the marker reads roots holding it)
+ *   kgc_gc.shade_sem (read) -> kgc_mheap.lock -> kgc_mark.lock
+ *   kgc_gc.lock, kgc_heaps_lock and the xarray lock of kgc_heap.pages
+ *   are leaves.
+ *   kgc_mheap.lock and kgc_gc.lock are never held across a user memory
+ *   access; shade_sem (read) and roots_lock may be.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -30,17 +36,27 @@
 module_param_named(max_heap_mb, kgc_max_heap_mb, ulong, 0644);
 MODULE_PARM_DESC(max_heap_mb,
 		 "Largest heap a process may reserve, in MiB (default 65536)");
+module_param_named(handshake_grace_us, kgc_handshake_grace_us, uint, 0644);
+MODULE_PARM_DESC(handshake_grace_us,
+		 "How long a GC handshake waits for a thread before signalling it, in microseconds (default 2000)");
 
 static int __init kgc_init(void)
 {
 	int ret;
 
 	BUILD_BUG_ON(BITS_PER_LONG != 64);
-	BUILD_BUG_ON(sizeof(struct kgc_api) != KGC_API_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kgc_api) != KGC_API_SIZE_VER1);
 	BUILD_BUG_ON(sizeof(struct kgc_refill) != KGC_REFILL_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct kgc_large) != KGC_LARGE_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct kgc_free) != KGC_FREE_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct kgc_stats) != KGC_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kgc_thread_attach) !=
+		     KGC_THREAD_ATTACH_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kgc_safepoint) != KGC_SAFEPOINT_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kgc_roots) != KGC_ROOTS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kgc_gc_ctl) != KGC_GC_CTL_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kgc_gc_stats) != KGC_GC_STATS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kgc_ctl) > KGC_CTL_SIZE);
 
 	ret = kgc_dev_init();
 	if (ret) {

@@ -86,7 +86,7 @@ TEST_F(dev, unknown_ioctl)
 
 	EXPECT_EQ(-ENOTTY, kgc_ioctl(self->fd, _IOWR(KGC_IOC_MAGIC, 0x3f,
 						     uint64_t), buf));
-	EXPECT_EQ(-ENOTTY, kgc_ioctl(self->fd, _IOWR(KGC_IOC_MAGIC, 0x05,
+	EXPECT_EQ(-ENOTTY, kgc_ioctl(self->fd, _IOWR(KGC_IOC_MAGIC, 0x30,
 						     struct kgc_api), buf));
 	EXPECT_EQ(-ENOTTY, kgc_ioctl(self->fd, _IOWR('k', KGC_IOC_NR_API,
 						     struct kgc_api), buf));

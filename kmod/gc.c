@@ -1,0 +1,1176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gc.c - the collector of one heap: a concurrent tri-colour mark-sweep
+ * driven by a kernel thread (Go's mgc.go, moved into the kernel).
+ *
+ * A cycle, run by the heap's marker thread "kgc-mark/<pid>":
+ *
+ *  1. Sweep termination: every span still carrying the last cycle's mark
+ *     bits is swept, so all mark bits are clear.
+ *  2. Mark start: spans handed out from now on allocate black; the phase
+ *     becomes MARK (the write barrier is on) under a new epoch, published in
+ *     the control area. Each attached thread acknowledges at its next
+ *     safepoint (allocation slow path, barrier flush, kgc_safepoint(), or
+ *     the signal handler): it passes the words of its own stack and
+ *     registers, which the kernel shades, and the freeindex of each span it
+ *     caches, from which its allocations are black. A thread is never
+ *     stopped here: this handshake is ragged, like Go's stack scans.
+ *     Threads that do not acknowledge within kgc_handshake_grace_us, and at
+ *     once those that say they are parked in a blocking region, are sent
+ *     their safepoint signal. Threads blocked in KGC_GC_RUN left their stack
+ *     words behind and are acknowledged by the marker.
+ *  3. Concurrent mark: the marker reads the registered roots (through the
+ *     process's mm, kthread_use_mm()) and drains the grey set, reading heap
+ *     objects and their pointer bitmaps from the heap's own pages. Write
+ *     barrier buffers arrive through KGC_IOC_SAFEPOINT; threads that
+ *     allocate while the heap is past the pacer's trigger assist.
+ *  4. Mark termination: phase MARK_TERM, second handshake. Each thread
+ *     flushes its barrier buffer, acknowledges and waits in the kernel; when
+ *     all have, the marker drains what is left, optionally verifies the
+ *     marking (checkmark), advances sweepgen, turns the phase OFF and
+ *     releases them. This is kgc's one stop-the-world pause; its length is
+ *     recorded (request to release).
+ *  5. Sweep: the marker sweeps in the background; refills sweep on demand.
+ *
+ * Why it is sound: with the hybrid barrier (the old and the new value of
+ * every pointer store are shaded while the phase is not OFF) a thread's
+ * stack needs scanning only once per cycle, at its first safepoint; objects
+ * allocated after it are black; everything else reachable at termination
+ * was reachable from a root, a scanned stack or a shaded pointer. The mark
+ * bits are never touched outside a cycle: shading holds shade_sem for
+ * reading and checks the phase, and marking ends under shade_sem for
+ * writing.
+ *
+ * Trust: every value user space passes is a candidate only, validated by
+ * the mark code against the heap's span map; user-supplied lengths are
+ * bounded; the control area is written by the kernel and only ever read
+ * back for the advisory "parked" bit.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cgroup.h>
+#include <linux/kthread.h>
+#include <linux/mmu_context.h>
+#include <linux/pid.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "gc.h"
+#include "heap.h"
+#include "pacer.h"
+#include "sweep.h"
+
+unsigned int kgc_handshake_grace_us = 2000;
+
+/* Words copied from user space at a time. */
+#define KGC_COPY_WORDS	512
+
+static u64 kgc_now(void)
+{
+	return ktime_get_ns();
+}
+
+static void kgc_gc_publish(struct kgc_gc *gc)
+{
+	struct kgc_ctl *ctl = gc->ctl;
+
+	WRITE_ONCE(ctl->epoch, gc->epoch);
+	smp_wmb();	/* epoch before phase: readers check phase first */
+	WRITE_ONCE(ctl->phase, gc->phase);
+	WRITE_ONCE(ctl->num_gc, gc->num_gc);
+	WRITE_ONCE(ctl->heap_goal, gc->heap_goal);
+}
+
+/**
+ * kgc_gc_init() - set up the collector of a new heap
+ * @gc: zeroed collector
+ * @heap: its heap
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int kgc_gc_init(struct kgc_gc *gc, struct kgc_heap *heap)
+{
+	unsigned int i;
+
+	gc->heap = heap;
+	spin_lock_init(&gc->lock);
+	INIT_LIST_HEAD(&gc->threads);
+	INIT_LIST_HEAD(&gc->roots);
+	init_rwsem(&gc->shade_sem);
+	mutex_init(&gc->roots_lock);
+	init_waitqueue_head(&gc->hs_wait);
+	init_waitqueue_head(&gc->release_wait);
+	init_waitqueue_head(&gc->done_wait);
+	init_waitqueue_head(&gc->kick);
+	gc->gc_percent = 100;
+	gc->memory_limit = -1;
+	gc->created_ns = kgc_now();
+	gc->slots = bitmap_zalloc(KGC_MAX_THREADS, GFP_KERNEL_ACCOUNT);
+	if (!gc->slots)
+		return -ENOMEM;
+	for (i = 0; i < ARRAY_SIZE(gc->ctl_pages); i++) {
+		gc->ctl_pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		if (!gc->ctl_pages[i])
+			goto err;
+	}
+	gc->ctl = vmap(gc->ctl_pages, ARRAY_SIZE(gc->ctl_pages), VM_MAP,
+		       PAGE_KERNEL);
+	if (!gc->ctl)
+		goto err;
+	kgc_pacer_goal(0, gc->gc_percent, gc->memory_limit, &gc->heap_goal,
+		       &gc->trigger);
+	kgc_gc_publish(gc);
+	gc->owner = get_task_struct(current);
+	return 0;
+err:
+	while (i--)
+		__free_page(gc->ctl_pages[i]);
+	memset(gc->ctl_pages, 0, sizeof(gc->ctl_pages));
+	bitmap_free(gc->slots);
+	return -ENOMEM;
+}
+
+static void kgc_thread_free(struct kgc_thread *t)
+{
+	kgc_marker_destroy(&t->w);
+	put_pid(t->pid);
+	kvfree(t->parked_roots);
+	kfree(t);
+}
+
+/**
+ * kgc_gc_destroy() - stop the marker and free the collector
+ * @gc: collector of a heap being destroyed (no caller is left in an ioctl)
+ *
+ * The control pages themselves belong to the heap's page store.
+ */
+void kgc_gc_destroy(struct kgc_gc *gc)
+{
+	struct kgc_thread *t, *tn;
+	struct kgc_root *r, *rn;
+
+	if (gc->marker)
+		kthread_stop(gc->marker);
+	list_for_each_entry_safe(t, tn, &gc->threads, node)
+		kgc_thread_free(t);
+	list_for_each_entry_safe(r, rn, &gc->roots, node) {
+		kvfree(r->bitmap);
+		kfree(r);
+	}
+	if (gc->heap->mapped)
+		kgc_mark_destroy(&gc->mark);
+	kfree(gc->stack_roots);
+	if (gc->ctl)
+		vunmap(gc->ctl);
+	bitmap_free(gc->slots);
+	if (gc->owner)
+		put_task_struct(gc->owner);
+}
+
+/* The calling thread's record, or NULL. Caller holds gc->lock. */
+static struct kgc_thread *kgc_gc_current(struct kgc_gc *gc)
+{
+	struct pid *pid = task_pid(current);
+	struct kgc_thread *t;
+
+	lockdep_assert_held(&gc->lock);
+	list_for_each_entry(t, &gc->threads, node)
+		if (t->pid == pid)
+			return t;
+	return NULL;
+}
+
+static struct kgc_thread *kgc_gc_current_locked(struct kgc_gc *gc)
+{
+	struct kgc_thread *t;
+
+	spin_lock(&gc->lock);
+	t = kgc_gc_current(gc);
+	spin_unlock(&gc->lock);
+	return t;
+}
+
+/**
+ * kgc_gc_thread_attach() - KGC_IOC_THREAD_ATTACH
+ * @gc: collector
+ * @a: request; @a->slot filled on success
+ *
+ * A thread attaching while a cycle marks must acknowledge the current
+ * handshake like the others (its stack is scanned at its first safepoint);
+ * during mark termination it waits for the end of the pause.
+ *
+ * Return: 0, -EINVAL, -EBUSY (already attached), -ENOSPC, -ENOMEM or
+ * -EINTR.
+ */
+int kgc_gc_thread_attach(struct kgc_gc *gc, struct kgc_thread_attach *a)
+{
+	struct kgc_thread *t;
+	unsigned long slot;
+	int ret;
+
+	if (a->flags || a->resv[0] || a->resv[1] || a->resv2 ||
+	    a->signo < 1 || a->signo > _NSIG || a->stack_lo >= a->stack_hi)
+		return -EINVAL;
+	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
+	if (!t)
+		return -ENOMEM;
+	ret = kgc_marker_init(&t->w, &gc->mark);
+	if (ret)
+		goto err_free;
+	t->pid = get_task_pid(current, PIDTYPE_PID);
+	t->signo = a->signo;
+
+	for (;;) {
+		ret = wait_event_killable(gc->release_wait,
+					  READ_ONCE(gc->phase) !=
+					  KGC_PHASE_MARK_TERM);
+		if (ret)
+			goto err_pid;
+		spin_lock(&gc->lock);
+		if (gc->phase != KGC_PHASE_MARK_TERM)
+			break;
+		spin_unlock(&gc->lock);
+	}
+	if (kgc_gc_current(gc)) {
+		ret = -EBUSY;
+		goto err_unlock;
+	}
+	slot = find_first_zero_bit(gc->slots, KGC_MAX_THREADS);
+	if (slot >= KGC_MAX_THREADS) {
+		ret = -ENOSPC;
+		goto err_unlock;
+	}
+	__set_bit(slot, gc->slots);
+	t->slot = slot;
+	t->acked = 0;
+	list_add_tail(&t->node, &gc->threads);
+	gc->nthreads++;
+	WRITE_ONCE(gc->ctl->slots[slot], 0);
+	spin_unlock(&gc->lock);
+	a->slot = slot;
+	return 0;
+
+err_unlock:
+	spin_unlock(&gc->lock);
+err_pid:
+	put_pid(t->pid);
+	kgc_marker_destroy(&t->w);
+err_free:
+	kfree(t);
+	return ret;
+}
+
+/* Unlink a thread. Caller holds gc->lock; the caller frees it. */
+static void kgc_gc_unlink(struct kgc_gc *gc, struct kgc_thread *t)
+{
+	list_del(&t->node);
+	__clear_bit(t->slot, gc->slots);
+	gc->nthreads--;
+}
+
+/**
+ * kgc_gc_thread_detach() - KGC_IOC_THREAD_DETACH
+ * @gc: collector
+ *
+ * The library gives back the thread's spans and flushes its barrier buffer
+ * first; a detached thread takes part in no further handshake.
+ *
+ * Return: 0, or -EINVAL when the caller is not attached.
+ */
+int kgc_gc_thread_detach(struct kgc_gc *gc)
+{
+	struct kgc_thread *t;
+
+	spin_lock(&gc->lock);
+	t = kgc_gc_current(gc);
+	if (t)
+		kgc_gc_unlink(gc, t);
+	spin_unlock(&gc->lock);
+	if (!t)
+		return -EINVAL;
+	wake_up(&gc->hs_wait);
+	kgc_thread_free(t);
+	return 0;
+}
+
+/* Keep stack words of the termination handshake for checkmark. */
+static void kgc_gc_keep_stack(struct kgc_gc *gc, const u64 *words, u32 n)
+{
+	u32 i;
+
+	spin_lock(&gc->lock);
+	for (i = 0; i < n && gc->stack_roots &&
+	     gc->nstack_roots < KGC_SP_MAX_PTRS; i++)
+		gc->stack_roots[gc->nstack_roots++] = words[i];
+	spin_unlock(&gc->lock);
+}
+
+/*
+ * Copy @n candidate pointers from user space in chunks and shade them, or
+ * with @keep set keep them for checkmark. Caller holds shade_sem for
+ * reading and checked the phase.
+ */
+static int kgc_gc_shade_user(struct kgc_gc *gc, struct kgc_marker *w,
+			     u64 uptr, u32 n, bool keep)
+{
+	u32 done, k;
+	u64 *buf;
+	int ret = 0;
+
+	buf = kmalloc_array(KGC_COPY_WORDS, sizeof(u64), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	for (done = 0; done < n; done += k) {
+		k = min_t(u32, n - done, KGC_COPY_WORDS);
+		if (copy_from_user(buf, u64_to_user_ptr(uptr + done * 8ULL),
+				   k * sizeof(u64))) {
+			ret = -EFAULT;
+			break;
+		}
+		if (keep)
+			kgc_gc_keep_stack(gc, buf, k);
+		else
+			kgc_mark_scan_words(w, buf, NULL, k);
+		cond_resched();
+	}
+	kfree(buf);
+	return ret;
+}
+
+/* Record where each cached span's black allocations start. */
+static int kgc_gc_span_marks(struct kgc_gc *gc, u64 uptr, u32 n)
+{
+	struct kgc_mheap *h = &gc->heap->mheap;
+	struct kgc_span_mark *m;
+	u32 i;
+
+	m = kmalloc_array(n, sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	if (copy_from_user(m, u64_to_user_ptr(uptr), n * sizeof(*m))) {
+		kfree(m);
+		return -EFAULT;
+	}
+	mutex_lock(&h->lock);
+	for (i = 0; i < n; i++) {
+		struct kgc_span *s = kgc_mheap_span_of(h, m[i].base);
+
+		if (m[i].resv || !s || s->state != KGC_SPAN_CACHED ||
+		    kgc_span_base(s, h->base) != m[i].base ||
+		    m[i].freeindex < s->freeindex ||
+		    m[i].freeindex > s->nelems)
+			continue;
+		if (s->black_from == KGC_NO_BLACK ||
+		    m[i].freeindex < s->black_from)
+			s->black_from = m[i].freeindex;
+	}
+	mutex_unlock(&h->lock);
+	kfree(m);
+	return 0;
+}
+
+/**
+ * kgc_gc_safepoint() - KGC_IOC_SAFEPOINT
+ * @gc: collector
+ * @sp: request; @sp->phase filled
+ *
+ * Return: 0, -EINVAL, -EPERM (acknowledging without being attached),
+ * -EFAULT, -ENOMEM, or -EINTR when killed while waiting in mark termination.
+ */
+int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
+{
+	bool ack = sp->flags & KGC_SP_ACK, stack = sp->flags & KGC_SP_STACK;
+	struct kgc_thread *t;
+	struct kgc_marker tmp;
+	bool term = false, scan_stack = false;
+	u32 phase, epoch;
+	u64 cycle;
+	int ret = 0;
+
+	if (sp->flags & ~KGC_SP_FLAGS || sp->resv[0] || sp->resv[1] ||
+	    sp->resv2 || sp->nptrs > KGC_SP_MAX_PTRS ||
+	    sp->nspans > KGC_NR_SPANCLASSES)
+		return -EINVAL;
+	spin_lock(&gc->lock);
+	t = kgc_gc_current(gc);
+	phase = gc->phase;
+	epoch = gc->epoch;
+	cycle = gc->num_gc + 1;
+	spin_unlock(&gc->lock);
+	if (ack && !t)
+		return -EPERM;
+	ack = ack && sp->epoch == epoch && phase != KGC_PHASE_OFF;
+
+	if (ack && sp->nspans && phase == KGC_PHASE_MARK) {
+		ret = kgc_gc_span_marks(gc, sp->spans, sp->nspans);
+		if (ret)
+			return ret;
+	}
+
+	if (sp->nptrs && phase != KGC_PHASE_OFF) {
+		struct kgc_marker *w = t ? &t->w : &tmp;
+		bool checkmark = gc->debug & KGC_GCDEBUG_CHECKMARK;
+
+		if (!t) {
+			memset(&tmp, 0, sizeof(tmp));
+			tmp.m = &gc->mark;
+		}
+		/* A stack is scanned once per cycle, at its first ack. */
+		if (stack && ack) {
+			spin_lock(&gc->lock);
+			scan_stack = t->scanned_cycle != cycle;
+			spin_unlock(&gc->lock);
+		}
+		down_read(&gc->shade_sem);
+		if (READ_ONCE(gc->phase) == KGC_PHASE_OFF)
+			;
+		else if (!stack)
+			ret = kgc_gc_shade_user(gc, w, sp->ptrs, sp->nptrs,
+						false);
+		else if (scan_stack && !(gc->debug & KGC_GCDEBUG_NOROOTS))
+			ret = kgc_gc_shade_user(gc, w, sp->ptrs, sp->nptrs,
+						false);
+		else if (ack && phase == KGC_PHASE_MARK_TERM && checkmark)
+			ret = kgc_gc_shade_user(gc, w, sp->ptrs, sp->nptrs,
+						true);
+		up_read(&gc->shade_sem);
+		kgc_marker_flush(w);
+		if (ret)
+			return ret;
+		if (scan_stack) {
+			spin_lock(&gc->lock);
+			t->scanned_cycle = cycle;
+			spin_unlock(&gc->lock);
+		}
+	}
+
+	if (ack) {
+		spin_lock(&gc->lock);
+		if (gc->epoch == sp->epoch && gc->phase != KGC_PHASE_OFF) {
+			t->acked = sp->epoch;
+			term = gc->phase == KGC_PHASE_MARK_TERM;
+		}
+		spin_unlock(&gc->lock);
+		wake_up(&gc->hs_wait);
+		if (term && wait_event_killable(gc->release_wait,
+						READ_ONCE(gc->released) >=
+						sp->epoch))
+			return -EINTR;
+	}
+	sp->phase = READ_ONCE(gc->phase);
+	return 0;
+}
+
+/* True when every attached thread acknowledged the current handshake. */
+static bool kgc_gc_all_acked(struct kgc_gc *gc)
+{
+	struct kgc_thread *t;
+	bool all = true;
+
+	spin_lock(&gc->lock);
+	list_for_each_entry(t, &gc->threads, node) {
+		if (t->acked != gc->epoch) {
+			all = false;
+			break;
+		}
+	}
+	spin_unlock(&gc->lock);
+	return all;
+}
+
+/*
+ * Bring laggards to a safepoint: signal threads that are parked at once and
+ * the others after the grace period (again every 100 ms). Threads that are
+ * gone are dropped. Threads blocked in KGC_GC_RUN are acknowledged here
+ * with the stack words they left.
+ */
+static void kgc_gc_nudge(struct kgc_gc *gc, u64 start)
+{
+	struct kgc_thread *t, *tn;
+	u64 now = kgc_now();
+	LIST_HEAD(dead);
+
+	spin_lock(&gc->lock);
+	list_for_each_entry_safe(t, tn, &gc->threads, node) {
+		struct task_struct *task;
+		u32 slot;
+		bool due;
+
+		/* Blocked in KGC_GC_RUN: it acknowledges by itself. */
+		if (t->acked == gc->epoch || t->parked_roots)
+			continue;
+		slot = READ_ONCE(gc->ctl->slots[t->slot]);
+		if (t->signalled == gc->epoch)
+			due = now - t->signal_ns > 100 * NSEC_PER_MSEC;
+		else
+			due = (slot & KGC_SLOT_PARKED) ||
+			      now - start > kgc_handshake_grace_us * 1000ULL;
+		if (!due)
+			continue;
+		rcu_read_lock();
+		task = pid_task(t->pid, PIDTYPE_PID);
+		if (task && !(task->flags & PF_EXITING) &&
+		    !send_sig_info(t->signo, SEND_SIG_PRIV, task)) {
+			t->signalled = gc->epoch;
+			t->signal_ns = now;
+			gc->signals++;
+		} else {
+			/* The thread is gone without detaching. */
+			kgc_gc_unlink(gc, t);
+			list_add(&t->node, &dead);
+		}
+		rcu_read_unlock();
+	}
+	spin_unlock(&gc->lock);
+	list_for_each_entry_safe(t, tn, &dead, node)
+		kgc_thread_free(t);
+}
+
+/*
+ * Raise a handshake for @phase and wait until every thread acknowledged it.
+ * Returns the wall time from the request to the last acknowledgement, or 0
+ * when the marker is told to stop.
+ */
+static u64 kgc_gc_handshake(struct kgc_gc *gc, u32 phase)
+{
+	u64 start = kgc_now();
+
+	spin_lock(&gc->lock);
+	gc->epoch++;
+	gc->phase = phase;
+	kgc_gc_publish(gc);
+	spin_unlock(&gc->lock);
+	/* Threads blocked in KGC_GC_RUN acknowledge from there. */
+	wake_up_all(&gc->done_wait);
+
+	while (!kgc_gc_all_acked(gc)) {
+		if (kthread_should_stop())
+			return 0;
+		kgc_gc_nudge(gc, start);
+		wait_event_interruptible_timeout(gc->hs_wait,
+						 kgc_gc_all_acked(gc) ||
+						 kthread_should_stop(),
+						 usecs_to_jiffies(kgc_handshake_grace_us));
+	}
+	return kgc_now() - start;
+}
+
+/* Scan the registered roots through the process's address space. */
+static void kgc_gc_scan_roots(struct kgc_gc *gc, struct kgc_marker *w)
+{
+	struct mm_struct *mm = gc->heap->mm;
+	struct kgc_root *r;
+	u64 *buf, off;
+
+	if (gc->debug & KGC_GCDEBUG_NOROOTS)
+		return;
+	buf = kmalloc_array(KGC_COPY_WORDS, sizeof(u64), GFP_KERNEL);
+	if (!buf)
+		return;
+	if (!mmget_not_zero(mm)) {
+		kfree(buf);
+		return;
+	}
+	kthread_use_mm(mm);
+	mutex_lock(&gc->roots_lock);
+	list_for_each_entry(r, &gc->roots, node) {
+		for (off = 0; off < r->len; off += KGC_COPY_WORDS * 8) {
+			u64 n = min_t(u64, r->len - off, KGC_COPY_WORDS * 8);
+
+			if (fatal_signal_pending(current) ||
+			    kthread_should_stop())
+				goto out;
+			/* An unmapped part of a root holds no pointer. */
+			if (copy_from_user(buf, u64_to_user_ptr(r->start + off),
+					   n))
+				continue;
+			kgc_mark_scan_words(w, buf, r->bitmap ?
+					    r->bitmap + off / 8 / 64 : NULL,
+					    n / 8);
+			cond_resched();
+		}
+	}
+out:
+	mutex_unlock(&gc->roots_lock);
+	kthread_unuse_mm(mm);
+	mmput_async(mm);
+	kfree(buf);
+}
+
+/* Drain until the grey set is empty, recovering from overflows. */
+static void kgc_gc_drain(struct kgc_gc *gc, struct kgc_marker *w)
+{
+	do {
+		while (!kgc_mark_drain(w, -1))
+			;
+		kgc_marker_flush(w);
+		if (gc->mark.overflow)
+			kgc_mark_rescan(w);
+	} while (kgc_mark_has_work(&gc->mark) || gc->mark.overflow);
+}
+
+/* Clear every span's checkmark bits. */
+static void kgc_gc_clear_checkbits(struct kgc_mheap *h)
+{
+	unsigned long a, p;
+
+	mutex_lock(&h->lock);
+	for (a = 0; a < h->narenas; a++) {
+		for (p = 0; p < KGC_ARENA_PAGES; p++) {
+			struct kgc_span *s = h->spanmap[a][p];
+
+			if (s && s->start == a * KGC_ARENA_PAGES + p)
+				bitmap_zero(s->checkbits, KGC_SPAN_MAX_OBJS);
+		}
+	}
+	mutex_unlock(&h->lock);
+}
+
+/*
+ * Checkmark (Go's gccheckmark): with the world stopped, mark again from the
+ * roots into the check bits, without any barrier help, and report every
+ * object reachable now that the concurrent mark left white.
+ */
+static void kgc_gc_checkmark(struct kgc_gc *gc, struct kgc_marker *w)
+{
+	struct kgc_mheap *h = &gc->heap->mheap;
+	unsigned long a, p;
+	u64 errors = 0;
+
+	kgc_gc_clear_checkbits(h);
+	gc->mark.check = true;
+	kgc_gc_scan_roots(gc, w);
+	kgc_mark_scan_words(w, gc->stack_roots, NULL, gc->nstack_roots);
+	kgc_gc_drain(gc, w);
+	gc->mark.check = false;
+
+	mutex_lock(&h->lock);
+	for (a = 0; a < h->narenas; a++) {
+		for (p = 0; p < KGC_ARENA_PAGES; p++) {
+			struct kgc_span *s = h->spanmap[a][p];
+			u32 i;
+
+			if (!s || s->start != a * KGC_ARENA_PAGES + p)
+				continue;
+			for (i = 0; i < s->nelems; i++) {
+				if (!test_bit(i, s->checkbits) ||
+				    kgc_mark_is_marked(s, i, false))
+					continue;
+				if (!errors++)
+					pr_err("checkmark: pid %d: object %#llx reachable but not marked\n",
+					       task_tgid_nr(gc->owner),
+					       kgc_span_base(s, h->base) +
+					       (u64)i * s->elemsize);
+			}
+		}
+	}
+	mutex_unlock(&h->lock);
+	gc->checkmark_errors += errors;
+}
+
+/* Sum and reset the bytes every worker marked this cycle. */
+static u64 kgc_gc_take_marked(struct kgc_gc *gc, struct kgc_marker *w)
+{
+	struct kgc_thread *t;
+	u64 sum = w->marked_bytes;
+
+	w->marked_bytes = 0;
+	spin_lock(&gc->lock);
+	list_for_each_entry(t, &gc->threads, node) {
+		sum += t->w.marked_bytes;
+		t->w.marked_bytes = 0;
+	}
+	spin_unlock(&gc->lock);
+	return sum;
+}
+
+static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
+{
+	struct kgc_mheap *h = &gc->heap->mheap;
+	struct kgc_cycle cyc = { .forced = reason };
+	u64 cpu0 = current->se.sum_exec_runtime, t0, live0, marked;
+	u64 freed0, swept0;
+
+	/* 1. Sweep termination. */
+	kgc_sweep_all(h);
+	t0 = kgc_now();
+	cyc.start_ns = t0;
+	mutex_lock(&h->lock);
+	freed0 = h->freed_objects;
+	swept0 = h->swept_spans;
+	live0 = h->live_bytes;
+	h->marking = true;
+	mutex_unlock(&h->lock);
+	cyc.heap_before = live0;
+	cyc.heap_goal = gc->heap_goal;
+	gc->assist_ns = 0;
+	if (gc->debug & KGC_GCDEBUG_CHECKMARK) {
+		gc->nstack_roots = 0;
+		if (!gc->stack_roots)
+			gc->stack_roots = kvmalloc_array(KGC_SP_MAX_PTRS,
+							 sizeof(u64),
+							 GFP_KERNEL);
+	}
+
+	/* 2. Mark start handshake (ragged), 3. concurrent mark. */
+	cyc.pause_start_ns = kgc_gc_handshake(gc, KGC_PHASE_MARK);
+	if (kthread_should_stop())
+		return;
+	kgc_gc_scan_roots(gc, w);
+	kgc_gc_drain(gc, w);
+
+	/* 4. Mark termination: the world waits in KGC_IOC_SAFEPOINT. */
+	t0 = kgc_now();
+	kgc_gc_handshake(gc, KGC_PHASE_MARK_TERM);
+	if (kthread_should_stop())
+		return;
+	kgc_gc_drain(gc, w);
+	if ((gc->debug & KGC_GCDEBUG_CHECKMARK) && gc->stack_roots)
+		kgc_gc_checkmark(gc, w);
+	cyc.mark_ns = t0 - cyc.start_ns;
+	marked = kgc_gc_take_marked(gc, w);
+
+	down_write(&gc->shade_sem);
+	mutex_lock(&h->lock);
+	h->marking = false;
+	h->sweepgen += 2;
+	/* Live now: what was marked plus what was handed out meanwhile. */
+	h->live_bytes = marked + (h->live_bytes > live0 ?
+				  h->live_bytes - live0 : 0);
+	mutex_unlock(&h->lock);
+	spin_lock(&gc->lock);
+	gc->heap_marked = marked;
+	kgc_pacer_goal(marked, gc->gc_percent, gc->memory_limit,
+		       &gc->heap_goal, &gc->trigger);
+	gc->num_gc++;
+	if (reason)
+		gc->num_forced++;
+	gc->phase = KGC_PHASE_OFF;
+	gc->released = gc->epoch;
+	gc->last_gc_ns = kgc_now();
+	cyc.pause_term_ns = gc->last_gc_ns - t0;
+	gc->pause_ns[gc->npause++ % ARRAY_SIZE(gc->pause_ns)] =
+		cyc.pause_term_ns;
+	gc->pause_ns[gc->npause++ % ARRAY_SIZE(gc->pause_ns)] =
+		cyc.pause_start_ns;
+	gc->pause_total_ns += cyc.pause_term_ns + cyc.pause_start_ns;
+	cyc.num = gc->num_gc;
+	cyc.end_ns = gc->last_gc_ns;
+	cyc.heap_marked = marked;
+	cyc.next_goal = gc->heap_goal;
+	cyc.assist_ns = gc->assist_ns;
+	cyc.threads = gc->nthreads;
+	cyc.signals = gc->signals;
+	kgc_gc_publish(gc);
+	spin_unlock(&gc->lock);
+	up_write(&gc->shade_sem);
+	wake_up_all(&gc->release_wait);
+
+	/* 5. Sweep in the background (refills sweep on demand meanwhile). */
+	kgc_sweep_all(h);
+	mutex_lock(&h->lock);
+	cyc.freed_objects = h->freed_objects - freed0;
+	cyc.swept_spans = h->swept_spans - swept0;
+	WRITE_ONCE(gc->ctl->heap_live, h->live_bytes);
+	mutex_unlock(&h->lock);
+	cyc.mark_cpu_ns = current->se.sum_exec_runtime - cpu0;
+	spin_lock(&gc->lock);
+	gc->cpu_ns += cyc.mark_cpu_ns + cyc.assist_ns;
+	memcpy(&gc->ctl->cycles[cyc.num % KGC_CYCLE_RING], &cyc, sizeof(cyc));
+	spin_unlock(&gc->lock);
+	wake_up_all(&gc->done_wait);
+}
+
+static int kgc_gc_marker_fn(void *data)
+{
+	struct kgc_gc *gc = data;
+	struct kgc_marker w;
+	int ret;
+
+	/* CPU and memory of the marker count against the owner's cgroups. */
+	ret = cgroup_attach_task_all(gc->owner, current);
+	if (ret)
+		pr_warn_once("marker not in the owner's cgroups: %d\n", ret);
+	if (kgc_marker_init(&w, &gc->mark))
+		return -ENOMEM;
+	while (!kthread_should_stop()) {
+		u32 reason;
+
+		wait_event_interruptible_timeout(gc->kick,
+			READ_ONCE(gc->requested) || kthread_should_stop(),
+			KGC_FORCE_PERIOD_SEC * HZ);
+		if (kthread_should_stop())
+			break;
+		spin_lock(&gc->lock);
+		if (gc->requested) {
+			reason = gc->reason;
+		} else if (kgc_now() - max(gc->last_gc_ns, gc->created_ns) >=
+			   KGC_FORCE_PERIOD_SEC * NSEC_PER_SEC) {
+			reason = KGC_REASON_FORCED;
+		} else {
+			spin_unlock(&gc->lock);
+			continue;
+		}
+		gc->requested = false;
+		gc->reason = KGC_REASON_PACER;
+		spin_unlock(&gc->lock);
+		kgc_gc_cycle(gc, &w, reason);
+	}
+	kgc_marker_destroy(&w);
+	/* Let anybody still waiting go: the heap is being destroyed. */
+	spin_lock(&gc->lock);
+	gc->phase = KGC_PHASE_OFF;
+	gc->released = gc->epoch;
+	spin_unlock(&gc->lock);
+	wake_up_all(&gc->release_wait);
+	wake_up_all(&gc->done_wait);
+	return 0;
+}
+
+/**
+ * kgc_gc_start() - start the marker thread, once the heap is mapped
+ * @gc: collector
+ *
+ * Return: 0 or a negative errno from kthread_run().
+ */
+int kgc_gc_start(struct kgc_gc *gc)
+{
+	struct task_struct *task;
+
+	task = kthread_run(kgc_gc_marker_fn, gc, "kgc-mark/%d",
+			   task_tgid_nr(gc->owner));
+	if (IS_ERR(task))
+		return PTR_ERR(task);
+	gc->marker = task;
+	return 0;
+}
+
+static void kgc_gc_request(struct kgc_gc *gc, u32 reason)
+{
+	spin_lock(&gc->lock);
+	if (!gc->requested || reason > gc->reason)
+		gc->reason = reason;
+	gc->requested = true;
+	spin_unlock(&gc->lock);
+	wake_up(&gc->kick);
+}
+
+/**
+ * kgc_gc_after_refill() - pacer and assists after a span or large object
+ * @gc: collector
+ * @alloc: bytes just handed out
+ *
+ * Outside a cycle: start one when the live heap passed the trigger or the
+ * resident heap the memory limit. During marking: the allocating thread
+ * assists the marker in proportion to @alloc and to how far past the
+ * trigger the heap is.
+ */
+void kgc_gc_after_refill(struct kgc_gc *gc, bool alloc)
+{
+	struct kgc_heap *heap = gc->heap;
+	u64 live = READ_ONCE(heap->mheap.live_bytes), cpu0;
+	u32 phase = READ_ONCE(gc->phase);
+	struct kgc_thread *t;
+	long budget;
+
+	WRITE_ONCE(gc->ctl->heap_live, live);
+	if (!gc->marker)
+		return;
+	if (phase == KGC_PHASE_OFF) {
+		u64 resident = (u64)atomic_long_read(&heap->resident) <<
+			       PAGE_SHIFT;
+
+		if (gc->memory_limit >= 0 &&
+		    resident >= (u64)gc->memory_limit -
+				(u64)gc->memory_limit / 20)
+			kgc_gc_request(gc, KGC_REASON_LIMIT);
+		else if (live >= READ_ONCE(gc->trigger))
+			kgc_gc_request(gc, KGC_REASON_PACER);
+		return;
+	}
+	if (phase != KGC_PHASE_MARK || !alloc)
+		return;
+	budget = kgc_pacer_assist_budget(live, READ_ONCE(gc->heap_goal),
+					 READ_ONCE(gc->trigger), 0,
+					 KGC_PAGE_SIZE * 4);
+	t = kgc_gc_current_locked(gc);
+	if (budget <= 0 || !t || !t->w.scratch)
+		return;
+	cpu0 = current->se.sum_exec_runtime;
+	down_read(&gc->shade_sem);
+	if (READ_ONCE(gc->phase) == KGC_PHASE_MARK)
+		kgc_mark_drain(&t->w, budget);
+	up_read(&gc->shade_sem);
+	kgc_marker_flush(&t->w);
+	spin_lock(&gc->lock);
+	gc->assist_ns += current->se.sum_exec_runtime - cpu0;
+	spin_unlock(&gc->lock);
+}
+
+/**
+ * kgc_gc_roots() - KGC_IOC_ROOTS: register or remove a root range
+ * @gc: collector
+ * @r: request
+ *
+ * Return: 0, -EINVAL, -ENOSPC, -ENOMEM or -EFAULT.
+ */
+int kgc_gc_roots(struct kgc_gc *gc, struct kgc_roots *r)
+{
+	struct kgc_root *root, *it;
+	u64 *bitmap = NULL;
+	size_t nbits_bytes;
+	int ret = 0;
+
+	if (r->flags & ~KGC_ROOTS_FLAGS || r->resv[0] || r->resv[1] ||
+	    r->resv[2] || r->start % 8)
+		return -EINVAL;
+	if (r->flags & KGC_ROOTS_REMOVE) {
+		if (r->len || r->bitmap)
+			return -EINVAL;
+		mutex_lock(&gc->roots_lock);
+		ret = -EINVAL;
+		list_for_each_entry(it, &gc->roots, node) {
+			if (it->start == r->start) {
+				list_del(&it->node);
+				gc->nroots--;
+				kvfree(it->bitmap);
+				kfree(it);
+				ret = 0;
+				break;
+			}
+		}
+		mutex_unlock(&gc->roots_lock);
+		return ret;
+	}
+	if (!r->len || r->len % 8 || r->len > KGC_MAX_ROOT_BYTES ||
+	    r->start + r->len < r->start || r->start + r->len > TASK_SIZE)
+		return -EINVAL;
+	if (r->bitmap) {
+		/* Whole 64-bit words, so chunks index it by word. */
+		nbits_bytes = DIV_ROUND_UP(r->len / 8, 64) * 8;
+		bitmap = kvzalloc(nbits_bytes, GFP_KERNEL_ACCOUNT);
+		if (!bitmap)
+			return -ENOMEM;
+		if (copy_from_user(bitmap, u64_to_user_ptr(r->bitmap),
+				   DIV_ROUND_UP(r->len / 8, 8))) {
+			kvfree(bitmap);
+			return -EFAULT;
+		}
+	}
+	root = kzalloc(sizeof(*root), GFP_KERNEL_ACCOUNT);
+	if (!root) {
+		kvfree(bitmap);
+		return -ENOMEM;
+	}
+	root->start = r->start;
+	root->len = r->len;
+	root->bitmap = bitmap;
+	mutex_lock(&gc->roots_lock);
+	if (gc->nroots >= KGC_MAX_ROOTS) {
+		ret = -ENOSPC;
+		goto err;
+	}
+	list_for_each_entry(it, &gc->roots, node) {
+		if (r->start < it->start + it->len &&
+		    it->start < r->start + r->len) {
+			ret = -EINVAL;
+			goto err;
+		}
+	}
+	list_add_tail(&root->node, &gc->roots);
+	gc->nroots++;
+	mutex_unlock(&gc->roots_lock);
+	return 0;
+err:
+	mutex_unlock(&gc->roots_lock);
+	kvfree(bitmap);
+	kfree(root);
+	return ret;
+}
+
+/* A thread blocked in KGC_GC_RUN has a handshake to acknowledge. */
+static bool kgc_gc_parked_due(struct kgc_gc *gc, struct kgc_thread *t)
+{
+	bool due;
+
+	spin_lock(&gc->lock);
+	due = gc->phase != KGC_PHASE_OFF && t->acked != gc->epoch;
+	spin_unlock(&gc->lock);
+	return due;
+}
+
+/*
+ * Acknowledge a handshake on behalf of the blocked caller itself, with the
+ * stack words it left: shaded in the mark start handshake, kept for
+ * checkmark in mark termination.
+ */
+static void kgc_gc_parked_ack(struct kgc_gc *gc, struct kgc_thread *t)
+{
+	u32 phase, epoch;
+	u64 cycle;
+
+	spin_lock(&gc->lock);
+	phase = gc->phase;
+	epoch = gc->epoch;
+	cycle = gc->num_gc + 1;
+	spin_unlock(&gc->lock);
+	down_read(&gc->shade_sem);
+	if (READ_ONCE(gc->phase) != KGC_PHASE_OFF && t->scanned_cycle != cycle &&
+	    !(gc->debug & KGC_GCDEBUG_NOROOTS)) {
+		kgc_mark_scan_words(&t->w, t->parked_roots, NULL, t->nparked);
+		t->scanned_cycle = cycle;
+	} else if (phase == KGC_PHASE_MARK_TERM &&
+		   (gc->debug & KGC_GCDEBUG_CHECKMARK)) {
+		kgc_gc_keep_stack(gc, t->parked_roots, t->nparked);
+	}
+	up_read(&gc->shade_sem);
+	kgc_marker_flush(&t->w);
+	spin_lock(&gc->lock);
+	if (gc->epoch == epoch)
+		t->acked = epoch;
+	spin_unlock(&gc->lock);
+	wake_up(&gc->hs_wait);
+}
+
+/* KGC_GC_RUN: park with the caller's stack words and wait for a cycle. */
+static int kgc_gc_run(struct kgc_gc *gc, struct kgc_gc_ctl *c)
+{
+	struct kgc_thread *t;
+	u64 *roots = NULL, target;
+	int ret;
+
+	if (c->nptrs > KGC_SP_MAX_PTRS)
+		return -EINVAL;
+	roots = kvmalloc_array(max_t(u32, c->nptrs, 1), sizeof(u64),
+			       GFP_KERNEL);
+	if (!roots)
+		return -ENOMEM;
+	if (c->nptrs && copy_from_user(roots, u64_to_user_ptr(c->ptrs),
+				       c->nptrs * sizeof(u64))) {
+		kvfree(roots);
+		return -EFAULT;
+	}
+	spin_lock(&gc->lock);
+	target = gc->num_gc + (gc->phase == KGC_PHASE_OFF ? 1 : 2);
+	t = kgc_gc_current(gc);
+	if (t) {
+		/* A call interrupted by a signal keeps its target. */
+		if (t->gc_target > gc->num_gc)
+			target = t->gc_target;
+		t->gc_target = target;
+		t->parked_roots = roots;
+		t->nparked = c->nptrs;
+		roots = NULL;
+	}
+	spin_unlock(&gc->lock);
+	kvfree(roots);
+	kgc_gc_request(gc, KGC_REASON_MANUAL);
+	for (;;) {
+		ret = wait_event_interruptible(gc->done_wait,
+				READ_ONCE(gc->num_gc) >= target ||
+				!READ_ONCE(gc->marker) ||
+				(t && kgc_gc_parked_due(gc, t)));
+		if (ret || READ_ONCE(gc->num_gc) >= target ||
+		    !READ_ONCE(gc->marker))
+			break;
+		kgc_gc_parked_ack(gc, t);
+	}
+	if (t) {
+		spin_lock(&gc->lock);
+		roots = t->parked_roots;
+		t->parked_roots = NULL;
+		t->nparked = 0;
+		if (!ret)
+			t->gc_target = 0;
+		spin_unlock(&gc->lock);
+		kvfree(roots);
+	}
+	if (ret)
+		return -EINTR;
+	c->num_gc = READ_ONCE(gc->num_gc);
+	return 0;
+}
+
+/**
+ * kgc_gc_ctl() - KGC_IOC_GC
+ * @gc: collector
+ * @c: request; @c->num_gc filled
+ *
+ * Return: 0, -EINVAL, -ENOMEM, -EFAULT, or -EINTR when a signal interrupted
+ * the wait of KGC_GC_RUN (the library calls again; the target is kept).
+ */
+int kgc_gc_ctl(struct kgc_gc *gc, struct kgc_gc_ctl *c)
+{
+	s64 v = (s64)c->value;
+	int ret = 0;
+
+	if (c->resv0 || c->resv1 || c->resv[0] || c->resv[1])
+		return -EINVAL;
+	if (c->op != KGC_GC_RUN && (c->ptrs || c->nptrs))
+		return -EINVAL;
+	switch (c->op) {
+	case KGC_GC_RUN:
+		return kgc_gc_run(gc, c);
+	case KGC_GC_SET_PERCENT:
+		if (c->value != KGC_GC_OFF && (v < 0 || v > 1000000))
+			return -EINVAL;
+		spin_lock(&gc->lock);
+		gc->gc_percent = c->value == KGC_GC_OFF ? -1 : v;
+		break;
+	case KGC_GC_SET_LIMIT:
+		if (c->value != KGC_GC_OFF && v < 0)
+			return -EINVAL;
+		spin_lock(&gc->lock);
+		gc->memory_limit = c->value == KGC_GC_OFF ? -1 : v;
+		break;
+	case KGC_GC_SET_DEBUG:
+		if (c->value & ~KGC_GCDEBUG_ALL)
+			return -EINVAL;
+		spin_lock(&gc->lock);
+		gc->debug = c->value;
+		break;
+	default:
+		return -EINVAL;
+	}
+	kgc_pacer_goal(gc->heap_marked, gc->gc_percent, gc->memory_limit,
+		       &gc->heap_goal, &gc->trigger);
+	kgc_gc_publish(gc);
+	c->num_gc = gc->num_gc;
+	spin_unlock(&gc->lock);
+	kgc_gc_after_refill(gc, false);
+	return ret;
+}
+
+/**
+ * kgc_gc_stats() - KGC_IOC_GC_STATS
+ * @gc: collector
+ * @st: zeroed by the caller, filled here
+ */
+void kgc_gc_stats(struct kgc_gc *gc, struct kgc_gc_stats *st)
+{
+	struct kgc_mheap *h = &gc->heap->mheap;
+
+	mutex_lock(&h->lock);
+	st->heap_live = h->live_bytes;
+	mutex_unlock(&h->lock);
+	spin_lock(&gc->lock);
+	st->num_gc = gc->num_gc;
+	st->num_forced_gc = gc->num_forced;
+	st->pause_total_ns = gc->pause_total_ns;
+	st->last_gc_ns = gc->last_gc_ns;
+	st->next_gc = gc->heap_goal;
+	st->heap_marked = gc->heap_marked;
+	st->gc_cpu_ns = gc->cpu_ns;
+	st->uptime_ns = kgc_now() - gc->created_ns;
+	st->gc_percent = gc->gc_percent < 0 ? KGC_GC_OFF : gc->gc_percent;
+	st->memory_limit = gc->memory_limit < 0 ? KGC_GC_OFF :
+			   gc->memory_limit;
+	st->checkmark_errors = gc->checkmark_errors;
+	st->signals = gc->signals;
+	memcpy(st->pause_ns, gc->pause_ns, sizeof(st->pause_ns));
+	spin_unlock(&gc->lock);
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * gc.h - the collector of one heap: threads, roots, marker, pacer.
+ */
+#ifndef _KGC_GC_H
+#define _KGC_GC_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+
+#include "mark.h"
+
+struct kgc_heap;
+
+/* Why a cycle ran (struct kgc_cycle.forced). */
+enum kgc_gc_reason {
+	KGC_REASON_PACER = 0,
+	KGC_REASON_MANUAL = 1,
+	KGC_REASON_FORCED = 2,
+	KGC_REASON_LIMIT = 3,
+};
+
+/**
+ * struct kgc_thread - an attached thread of the heap's process
+ * @node: link in struct kgc_gc.threads
+ * @pid: the thread (a reference is held)
+ * @slot: index in struct kgc_ctl.slots
+ * @signo: signal that brings it to a safepoint
+ * @acked: last handshake epoch it acknowledged
+ * @signalled: epoch for which it was last sent the signal
+ * @signal_ns: when
+ * @parked_roots: stack words it left when it blocked in KGC_GC_RUN; while
+ *	blocked there it acknowledges handshakes itself with these (NULL: not
+ *	parked), so it is never signalled
+ * @nparked: number of @parked_roots
+ * @gc_target: the cycle count a blocked KGC_GC_RUN waits for
+ * @scanned_cycle: the last cycle whose stack scan this thread delivered
+ * @w: its marker state, for shading and assists in its ioctls
+ *
+ * @acked, @signalled, @signal_ns, @parked_roots, @nparked and @scanned_cycle
+ * are protected by struct kgc_gc.lock; @w and @gc_target are used only by
+ * the thread itself.
+ */
+struct kgc_thread {
+	struct list_head node;
+	struct pid *pid;
+	u32 slot;
+	int signo;
+	u32 acked;
+	u32 signalled;
+	u64 signal_ns;
+	u64 *parked_roots;
+	u32 nparked;
+	u64 gc_target;
+	u64 scanned_cycle;
+	struct kgc_marker w;
+};
+
+/**
+ * struct kgc_root - a registered root range
+ * @node: link in struct kgc_gc.roots
+ * @start: user address
+ * @len: bytes
+ * @bitmap: one bit per word (1 = pointer), or NULL: every word
+ */
+struct kgc_root {
+	struct list_head node;
+	u64 start;
+	u64 len;
+	u64 *bitmap;
+};
+
+/**
+ * struct kgc_gc - the collector of one heap
+ * @heap: the heap
+ * @marker: the marker kernel thread ("kgc-mark/<pid>")
+ * @owner: the task that created the heap (cgroup of the marker thread)
+ * @lock: protects @phase, @epoch, @threads and what the threads say about
+ *	themselves, @requested, @reason and the statistics below; a spinlock
+ *	taken inside the heap lock and the roots lock, never around them
+ * @phase: KGC_PHASE_*
+ * @epoch: current handshake
+ * @released: last mark-termination epoch whose threads were released
+ * @threads: attached threads
+ * @nthreads: their number
+ * @slots: used slots of struct kgc_ctl.slots
+ * @shade_sem: shading holds it for reading and checks the phase; the marker
+ *	takes it for writing to end marking, so no mark bit is set after
+ *	sweeping starts
+ * @roots_lock: protects @roots (sleeping: the marker reads user memory
+ *	while holding it)
+ * @roots: registered root ranges
+ * @nroots: their number
+ * @hs_wait: the marker waits here for acknowledgements
+ * @release_wait: threads wait here in mark termination
+ * @done_wait: KGC_GC_RUN callers wait here for cycles to complete
+ * @kick: the marker sleeps here between cycles
+ * @requested: a cycle was asked for
+ * @reason: why (&enum kgc_gc_reason)
+ * @mark: the grey set
+ * @ctl: the control area (kernel mapping of @ctl_pages)
+ * @ctl_pages: its pages (owned by the heap's page store)
+ * @gc_percent: GOGC, or -1 for no pacer
+ * @memory_limit: soft limit of heap memory in bytes, or -1
+ * @heap_goal: live bytes at which the current/next cycle should end
+ * @trigger: live bytes at which the next cycle starts
+ * @heap_marked: bytes marked by the last cycle
+ * @debug: KGC_GCDEBUG_* bits
+ * @num_gc: cycles completed
+ * @num_forced: cycles started by KGC_GC_RUN or the two-minute rule
+ * @pause_total_ns: sum of the pauses
+ * @pause_ns: the last 256 pauses
+ * @npause: pauses recorded
+ * @last_gc_ns: when the last cycle ended
+ * @cpu_ns: CPU time of marking, assists and sweeping
+ * @assist_ns: CPU time of assists in the current cycle
+ * @signals: signals sent
+ * @checkmark_errors: objects checkmark found reachable but unmarked
+ * @created_ns: when the heap was created
+ * @stack_roots: stack words of the termination handshake (checkmark)
+ * @nstack_roots: their number
+ */
+struct kgc_gc {
+	struct kgc_heap *heap;
+	struct task_struct *marker;
+	struct task_struct *owner;
+	spinlock_t lock;
+	u32 phase;
+	u32 epoch;
+	u32 released;
+	struct list_head threads;
+	unsigned int nthreads;
+	unsigned long *slots;
+	struct rw_semaphore shade_sem;
+	struct mutex roots_lock;
+	struct list_head roots;
+	unsigned int nroots;
+	wait_queue_head_t hs_wait;
+	wait_queue_head_t release_wait;
+	wait_queue_head_t done_wait;
+	wait_queue_head_t kick;
+	bool requested;
+	u32 reason;
+	struct kgc_mark mark;
+	struct kgc_ctl *ctl;
+	struct page *ctl_pages[KGC_CTL_SIZE / PAGE_SIZE];
+	s64 gc_percent;
+	s64 memory_limit;
+	u64 heap_goal;
+	u64 trigger;
+	u64 heap_marked;
+	u64 debug;
+	u64 num_gc;
+	u64 num_forced;
+	u64 pause_total_ns;
+	u64 pause_ns[256];
+	u64 npause;
+	u64 last_gc_ns;
+	u64 cpu_ns;
+	u64 assist_ns;
+	u64 signals;
+	u64 checkmark_errors;
+	u64 created_ns;
+	u64 *stack_roots;
+	u32 nstack_roots;
+};
+
+int kgc_gc_init(struct kgc_gc *gc, struct kgc_heap *heap);
+int kgc_gc_start(struct kgc_gc *gc);
+void kgc_gc_destroy(struct kgc_gc *gc);
+int kgc_gc_thread_attach(struct kgc_gc *gc, struct kgc_thread_attach *a);
+int kgc_gc_thread_detach(struct kgc_gc *gc);
+int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp);
+int kgc_gc_roots(struct kgc_gc *gc, struct kgc_roots *r);
+int kgc_gc_ctl(struct kgc_gc *gc, struct kgc_gc_ctl *c);
+void kgc_gc_stats(struct kgc_gc *gc, struct kgc_gc_stats *st);
+void kgc_gc_after_refill(struct kgc_gc *gc, bool handed_out);
+
+extern unsigned int kgc_handshake_grace_us;
+
+#endif /* _KGC_GC_H */

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pacer.h - when to collect (GOGC, memory limit) and how much to assist.
+ */
+#ifndef _KGC_PACER_H
+#define _KGC_PACER_H
+
+#include "core.h"
+
+/* The heap goal is never below this (Go's 4 MiB minimum heap). */
+#define KGC_MIN_HEAP		(4ULL << 20)
+/* A cycle starts when this many tenths of the way to the goal. */
+#define KGC_TRIGGER_TENTHS	7
+/* Forced GC after this long without one (Go's forcegcperiod). */
+#define KGC_FORCE_PERIOD_SEC	120
+
+void kgc_pacer_goal(u64 marked, s64 gc_percent, s64 memory_limit,
+		    u64 *goal, u64 *trigger);
+long kgc_pacer_assist_budget(u64 live, u64 goal, u64 trigger, u64 marked,
+			     u64 alloc);
+
+#endif /* _KGC_PACER_H */
