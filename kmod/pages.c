@@ -40,16 +40,20 @@
  * radix tree of fan-out 8 over the same summaries) holds at every node the
  * summary of that node's power-of-two range of chunks, and at the root the
  * summary of the whole heap. Leaves are the chunks' own summaries. The tree
- * is sized at init for max_pages: 2 * nleaves nodes of 16 bytes, 8 KiB per
- * GiB of reservation and 512 KiB for the largest (64 GiB) heap; the span of
- * Go's reserved-but-untouched summary arrays, but allocated plainly. Chunks
- * not grown into, and leaves beyond max_pages, read as fully allocated: an
- * all-zero summary.
+ * is sized at init for max_pages: 2 * nleaves nodes of 16 bytes, nleaves
+ * being the chunk count rounded up to a power of two, so 8 to 16 KiB per GiB
+ * of reservation and 512 KiB for the largest (64 GiB) heap. (Go reserves
+ * its summary arrays for the whole address space and maps them as the heap
+ * grows; a kgc reservation is small enough to allocate the tree outright.)
+ * Chunks not grown into, and leaves beyond max_pages, read as fully
+ * allocated: an all-zero summary.
  *
  * Allocation: lowest address first fit
  * ------------------------------------
  * Like Go, an allocation of n pages takes the lowest-addressed run of n free
- * pages. If the root's max is below n no run fits anywhere: -ENOMEM at once,
+ * pages. Address-ordered first fit fragments little in practice, keeps the
+ * heap dense at the bottom and leaves the top free for the scavenger. If the
+ * root's max is below n no run fits anywhere: -ENOMEM at once,
  * and the caller grows the heap and retries (kgc_pageheap_tail_free() tells
  * it how few pages the growth must add). Otherwise walk down from the root,
  * keeping the invariant "the current node's range holds a run of n":
@@ -69,7 +73,10 @@
  * the whole heap. The run's alloc bits are set, its scav bits counted (the
  * count is reported to the caller) and cleared, and the touched leaves and
  * only their ancestors are recomputed, level by level: O(k + log chunks)
- * nodes for a run over k chunks.
+ * nodes for a run over k chunks. Recomputing a leaf is one pass over its
+ * eight words: popcounts and zero counts, and, only for a word whose inner
+ * free runs could beat the longest so far, a shift-and test and a walk over
+ * its runs.
  *
  * The cost of an allocation or a free is therefore O(log chunks) tree steps
  * (at most 14) plus work proportional to the chunks the run touches. Nothing
@@ -94,8 +101,8 @@
  * scavenged (as Go marks newly grown memory scavenged). They do not count as
  * resident memory, the scavenger never wastes work on them, and an
  * allocation that returns them reports them in *nscav: the caller knows
- * those pages fault in zeroed and need no clearing, while the other
- * nscav-less pages of the run may hold old data.
+ * those pages fault in zeroed and need no clearing, while the rest of the
+ * run may hold old data.
  *
  * Every summary also carries nres, the free resident pages of its range,
  * summed up the tree, so the scavenger finds resident free pages in
@@ -474,8 +481,8 @@ static void pageheap_take(struct kgc_pageheap *ph, unsigned long base,
 		base += len;
 	}
 	pageheap_update(ph, c0, (end - 1) / KGC_CHUNK_PAGES);
-	ph->free_pages -= npages;
-	ph->scav_pages -= n;
+	WRITE_ONCE(ph->free_pages, ph->free_pages - npages);
+	WRITE_ONCE(ph->scav_pages, ph->scav_pages - n);
 	if (nscav)
 		*nscav = n;
 }
@@ -486,8 +493,8 @@ static void pageheap_take(struct kgc_pageheap *ph, unsigned long base,
  * @max_pages: pages the heap may grow to, 1 to KGC_PAGEHEAP_MAX_PAGES
  *
  * The heap starts with a limit of 0: grow it before allocating. The summary
- * tree (32 bytes per 4 MiB of @max_pages) is allocated here, the bitmaps when
- * the heap grows. Sleeps. On failure @ph is left zeroed, and
+ * tree (32 to 64 bytes per 4 MiB chunk of @max_pages) is allocated here, the
+ * bitmaps when the heap grows. Sleeps. On failure @ph is left zeroed, and
  * kgc_pageheap_destroy() on it is a no-op.
  *
  * Return: 0, -EINVAL for a bad @max_pages, or -ENOMEM.
@@ -591,8 +598,8 @@ int kgc_pageheap_grow(struct kgc_pageheap *ph, unsigned long new_limit)
 	}
 	pageheap_update(ph, old / KGC_CHUNK_PAGES,
 			(new_limit - 1) / KGC_CHUNK_PAGES);
-	ph->free_pages += new_limit - old;
-	ph->scav_pages += new_limit - old;
+	WRITE_ONCE(ph->free_pages, ph->free_pages + new_limit - old);
+	WRITE_ONCE(ph->scav_pages, ph->scav_pages + new_limit - old);
 	WRITE_ONCE(ph->limit, new_limit);
 	return 0;
 
@@ -711,7 +718,7 @@ void kgc_pageheap_free(struct kgc_pageheap *ph, unsigned long base,
 		base += len;
 	}
 	pageheap_update(ph, c0, (end - 1) / KGC_CHUNK_PAGES);
-	ph->free_pages += npages;
+	WRITE_ONCE(ph->free_pages, ph->free_pages + npages);
 }
 
 /**
@@ -728,7 +735,7 @@ void kgc_pageheap_free(struct kgc_pageheap *ph, unsigned long base,
  * Return: the first page of the run, or -ENOENT when every free page is
  * scavenged already (or @max_npages is 0).
  */
-long kgc_pageheap_find_resident(struct kgc_pageheap *ph,
+long kgc_pageheap_find_resident(const struct kgc_pageheap *ph,
 				unsigned long max_npages,
 				unsigned long *npages)
 {
@@ -811,7 +818,7 @@ unsigned long kgc_pageheap_scavenge(struct kgc_pageheap *ph,
 		base += len;
 	}
 	pageheap_update(ph, c0, (end - 1) / KGC_CHUNK_PAGES);
-	ph->scav_pages += n;
+	WRITE_ONCE(ph->scav_pages, ph->scav_pages + n);
 	return n;
 }
 
@@ -919,7 +926,9 @@ int kgc_pageheap_check(const struct kgc_pageheap *ph)
 	if (!t)
 		return ph->limit ? -EUCLEAN : 0;
 	for (b = 0; b < ph->nblocks; b++) {
-		if (WARN_ON_ONCE(!ph->blocks[b] != (b >= grown)))
+		bool want = b < grown;
+
+		if (WARN_ON_ONCE(!!ph->blocks[b] != want))
 			return -EUCLEAN;
 	}
 	for (c = 0; c < ph->nleaves; c++) {

@@ -18,7 +18,7 @@
 #define KGC_ARENA_PAGES		(KGC_ARENA_SIZE / KGC_PAGE_SIZE)
 #define KGC_ARENA_CHUNKS	(KGC_ARENA_PAGES / KGC_CHUNK_PAGES)
 /* Largest heap a page heap can manage: 2^23 pages, 64 GiB. */
-#define KGC_PAGEHEAP_MAX_PAGES	(1UL << 23)
+#define KGC_PAGEHEAP_MAX_PAGES	BIT(23)
 
 /**
  * struct kgc_pagechunk - the bitmaps of one chunk of KGC_CHUNK_PAGES pages
@@ -64,13 +64,14 @@ struct kgc_pagesum {
  * @blocks: per arena, KGC_ARENA_CHUNKS chunk bitmaps, allocated when the
  *	heap grows into the arena; NULL above the limit
  *
- * Locking: none inside. Every function takes the heap lock of the heap
- * this page heap belongs to as held by the caller (the owner of that lock
- * is the heap, kmod/heap.c); none sleeps except kgc_pageheap_init() and
- * kgc_pageheap_grow(), which allocate with GFP_KERNEL_ACCOUNT, so the heap
- * lock must be a mutex, or those two must run before the heap is shared.
- * The read-only accessors may be called without the lock for statistics:
- * they then return a value that was true at some recent moment.
+ * Locking: none inside. The caller holds the lock of the heap this page
+ * heap belongs to (struct kgc_mheap's mutex) around every call. None of
+ * the functions sleeps except kgc_pageheap_init() and kgc_pageheap_grow(),
+ * which allocate with GFP_KERNEL_ACCOUNT (the metadata is charged to the
+ * heap owner's memory cgroup), so that lock must be a sleeping lock. @limit,
+ * @free_pages and @scav_pages are written with WRITE_ONCE(), so the inline
+ * accessors below may also be called without the lock, for statistics:
+ * each value was then true at some recent moment.
  */
 struct kgc_pageheap {
 	unsigned long max_pages;
@@ -92,7 +93,7 @@ int kgc_pageheap_alloc_range(struct kgc_pageheap *ph, unsigned long base,
 			     unsigned long npages, unsigned long *nscav);
 void kgc_pageheap_free(struct kgc_pageheap *ph, unsigned long base,
 		       unsigned long npages);
-long kgc_pageheap_find_resident(struct kgc_pageheap *ph,
+long kgc_pageheap_find_resident(const struct kgc_pageheap *ph,
 				unsigned long max_npages,
 				unsigned long *npages);
 unsigned long kgc_pageheap_scavenge(struct kgc_pageheap *ph,

@@ -37,8 +37,6 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static volatile long sink;
-
 static void die(const char *what)
 {
 	fprintf(stderr, "bench_pages: %s failed\n", what);
@@ -73,7 +71,7 @@ static double bench_pair(struct kgc_pageheap *ph, unsigned long n)
 {
 	unsigned long i, r, iters = n >= 128 ? 40000 : 100000;
 	double t0, best = 1e30;
-	long base = 0;
+	long base;
 
 	if (kgc_pageheap_largest_free(ph) < n)
 		return -1;
@@ -89,7 +87,6 @@ static double bench_pair(struct kgc_pageheap *ph, unsigned long n)
 		}
 		best = min(best, (now_ns() - t0) / iters);
 	}
-	sink = base;
 	return best;
 }
 
@@ -97,48 +94,61 @@ struct held {
 	unsigned long base, n;
 };
 
+/* One random operation of the mix; see bench_churn(). */
+static void churn_op(struct kgc_pageheap *ph, struct held *held,
+		     unsigned long *nheld, unsigned long *inuse,
+		     unsigned long pages)
+{
+	unsigned long r = rnd() % 100, n;
+	long base;
+
+	n = r < 90 ? 1 + rnd() % 8 : r < 99 ? 9 + rnd() % 120 :
+		     129 + rnd() % 896;
+	if (*nheld && (*inuse + n > pages / 2 || rnd() % 2)) {
+		unsigned long j = rnd() % *nheld;
+
+		kgc_pageheap_free(ph, held[j].base, held[j].n);
+		*inuse -= held[j].n;
+		held[j] = held[--*nheld];
+		return;
+	}
+	base = kgc_pageheap_alloc(ph, n, NULL);
+	if (base < 0)
+		return;
+	held[(*nheld)++] = (struct held){ base, n };
+	*inuse += n;
+}
+
 /*
  * ns per operation of a random mix on a fresh heap of @pages: allocations
  * of 1-8 pages (90%), 9-128 (9%) and 129-1024 (1%) and frees of random held
- * runs, keeping about half of the heap held.
+ * runs, keeping about half of the heap held. Best of ROUNDS rounds, after a
+ * warm-up that fills the heap.
  */
 static double bench_churn(unsigned long pages)
 {
-	unsigned long i, nheld = 0, inuse = 0, iters = 400000;
+	unsigned long i, r, nheld = 0, inuse = 0, iters = 100000;
 	struct kgc_pageheap ph;
 	struct held *held;
-	double t0 = 0;
+	double t0, best = 1e30;
 
 	held = malloc(pages * sizeof(*held));
 	if (!held || kgc_pageheap_init(&ph, pages) ||
 	    kgc_pageheap_grow(&ph, pages))
 		die("churn setup");
-	for (i = 0; i < 2 * iters; i++) {
-		unsigned long r = rnd() % 100, n;
-		long base;
-
-		if (i == iters)			/* first half fills and warms */
-			t0 = now_ns();
-		n = r < 90 ? 1 + rnd() % 8 : r < 99 ? 9 + rnd() % 120 :
-			     129 + rnd() % 896;
-		if (nheld && (inuse + n > pages / 2 || rnd() % 2)) {
-			unsigned long j = rnd() % nheld;
-
-			kgc_pageheap_free(&ph, held[j].base, held[j].n);
-			inuse -= held[j].n;
-			held[j] = held[--nheld];
-			continue;
-		}
-		base = kgc_pageheap_alloc(&ph, n, NULL);
-		if (base < 0)
-			continue;
-		held[nheld++] = (struct held){ base, n };
-		inuse += n;
+	for (i = 0; i < 4 * iters; i++)
+		churn_op(&ph, held, &nheld, &inuse, pages);
+	for (r = 0; r < ROUNDS; r++) {
+		t0 = now_ns();
+		for (i = 0; i < iters; i++)
+			churn_op(&ph, held, &nheld, &inuse, pages);
+		best = min(best, (now_ns() - t0) / iters);
 	}
-	t0 = (now_ns() - t0) / iters;
+	if (kgc_pageheap_check(&ph))
+		die("churn check");
 	kgc_pageheap_destroy(&ph);
 	free(held);
-	return t0;
+	return best;
 }
 
 int main(void)
@@ -165,6 +175,8 @@ int main(void)
 		struct kgc_pageheap ph;
 
 		fragment(&ph, pages);
+		if (!h)
+			bench_pair(&ph, 1);	/* let the CPU clock up */
 		printf("%-8s %7lu %5lu%%", heaps[h].name,
 		       DIV_ROUND_UP(pages, KGC_CHUNK_PAGES),
 		       kgc_pageheap_free_pages(&ph) * 100 / pages);

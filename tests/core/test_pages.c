@@ -110,7 +110,7 @@ static unsigned long model_tail(const struct model *m)
 }
 
 static long model_find_resident(const struct model *m, unsigned long maxn,
-				 unsigned long *n)
+				unsigned long *n)
 {
 	unsigned long p = m->limit, top, c;
 
@@ -146,8 +146,10 @@ static bool same_as_model(const struct kgc_pageheap *ph, const struct model *m)
 	if (ph->limit != m->limit)
 		return false;
 	for (p = 0; p < m->limit; p++) {
-		if (kgc_pageheap_is_free(ph, p, 1) != (m->st[p] != M_USED) ||
-		    page_scav(ph, p) != (m->st[p] == M_SCAV)) {
+		bool mfree = m->st[p] != M_USED, mscav = m->st[p] == M_SCAV;
+
+		if (kgc_pageheap_is_free(ph, p, 1) != mfree ||
+		    page_scav(ph, p) != mscav) {
 			printf("# page %lu differs from the model\n", p);
 			return false;
 		}
@@ -778,8 +780,10 @@ static void random_ops(unsigned long max, unsigned long nops)
 			EXPECT(same_as_model(&ph, &m));
 	}
 	EXPECT(same_as_model(&ph, &m));
-	printf("# %lu allocs (%lu failed), %lu alloc_range, %lu frees, %lu grows, %lu scavenges, limit %lu, %lu held\n",
-	       nalloc, nfail, nrange, nfree, ngrow, nfound, m.limit, nheld);
+	printf("# max %lu: %lu allocs (%lu failed), %lu alloc_range, %lu frees,",
+	       max, nalloc, nfail, nrange, nfree);
+	printf(" %lu grows, %lu scavenges, %lu held at the end\n",
+	       ngrow, nfound, nheld);
 	if (tap_failures != failures)
 		printf("# failed at op %lu\n", op);
 	free(m.st);
