@@ -895,8 +895,7 @@ void kgc_gc_after_refill(struct kgc_gc *gc, bool alloc)
 	if (phase != KGC_PHASE_MARK || !alloc)
 		return;
 	budget = kgc_pacer_assist_budget(live, READ_ONCE(gc->heap_goal),
-					 READ_ONCE(gc->trigger), 0,
-					 KGC_PAGE_SIZE * 4);
+					 READ_ONCE(gc->trigger), KGC_PAGE_SIZE * 4);
 	t = kgc_gc_current_locked(gc);
 	if (budget <= 0 || !t || !t->w.scratch)
 		return;

@@ -65,13 +65,13 @@ static void kgc_pacer_test_overflow(struct kunit *test)
 /* Assists: none below the trigger, 1x at the trigger, 4x at the goal. */
 static void kgc_pacer_test_assist(struct kunit *test)
 {
-	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(50, 100, 70, 0, 1000), 0L);
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(50, 100, 70, 1000), 0L);
 	/* 1/30 of the way: ratio 16 + 48 / 30 = 17 sixteenths. */
-	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(71, 100, 70, 0, 1600),
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(71, 100, 70, 1600),
 			1700L);
-	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(100, 100, 70, 0, 1000),
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(100, 100, 70, 1000),
 			4000L);
-	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(500, 100, 70, 0, 1000),
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(500, 100, 70, 1000),
 			4000L);
 }
 

@@ -55,13 +55,11 @@ void kgc_pacer_goal(u64 marked, s64 gc_percent, s64 memory_limit,
  * @live: live bytes now
  * @goal: heap goal
  * @trigger: the cycle's trigger
- * @marked: bytes marked so far this cycle
  * @alloc: bytes the refill hands out
  *
  * Return: bytes of heap to scan (0: no assist).
  */
-long kgc_pacer_assist_budget(u64 live, u64 goal, u64 trigger, u64 marked,
-			     u64 alloc)
+long kgc_pacer_assist_budget(u64 live, u64 goal, u64 trigger, u64 alloc)
 {
 	u64 ratio;
 

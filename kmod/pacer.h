@@ -16,7 +16,6 @@
 
 void kgc_pacer_goal(u64 marked, s64 gc_percent, s64 memory_limit,
 		    u64 *goal, u64 *trigger);
-long kgc_pacer_assist_budget(u64 live, u64 goal, u64 trigger, u64 marked,
-			     u64 alloc);
+long kgc_pacer_assist_budget(u64 live, u64 goal, u64 trigger, u64 alloc);
 
 #endif /* _KGC_PACER_H */
