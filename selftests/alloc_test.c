@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * alloc_test - libkgc allocation against the real kgc.ko: every size class,
+ * the tiny allocator, precise/conservative/noscan objects, large objects
+ * and kgc_free(), statistics, bad sizes, running out of memory, shutdown
+ * and init again, fork children, roots.
+ *
+ * One fixture per initialised heap (kgc_init() in the setup, kgc_shutdown()
+ * in the teardown); the harness forks a process per test, so each test has
+ * a fresh heap of its own.
+ */
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "kgc_lib_util.h"
+
+struct node {
+	struct node *next;
+	long value;
+	struct node *prev;
+};
+
+static const uint64_t node_ptrmap[] = {
+	KGC_PTRBIT(struct node, next) | KGC_PTRBIT(struct node, prev),
+};
+static const struct kgc_type node_type = {
+	.size = sizeof(struct node), .ptrmap = node_ptrmap, .name = "node",
+};
+static const struct kgc_type plain_type = {
+	.size = 16, .ptrmap = NULL, .name = "plain",
+};
+
+FIXTURE(heap) {
+	bool ready;
+};
+
+FIXTURE_SETUP(heap)
+{
+	HEAP_SETUP(self, TEST_HEAP_RESERVE);
+}
+
+FIXTURE_TEARDOWN(heap)
+{
+	kgc_shutdown();
+}
+
+/* A heap of one 64 MiB arena, to run out of. */
+FIXTURE(small_heap) {
+	bool ready;
+};
+
+FIXTURE_SETUP(small_heap)
+{
+	HEAP_SETUP(self, KGC_ARENA_SIZE);
+}
+
+FIXTURE_TEARDOWN(small_heap)
+{
+	kgc_shutdown();
+}
+
+/*
+ * Every size class, scan and noscan, at its smallest and largest size:
+ * aligned, zeroed, and no two objects share a byte.
+ */
+TEST_F(heap, every_size_class)
+{
+	static struct obj objs[KGC_NR_SIZE_CLASSES * 2 * 2 * 2];
+	size_t n = 0, i;
+	unsigned int c, round;
+	long bad;
+	int scan;
+
+	HEAP_REQUIRED();
+	for (round = 0; round < 2; round++)
+		for (scan = 0; scan < 2; scan++)
+			for (c = 1; c < KGC_NR_SIZE_CLASSES; c++) {
+				size_t sizes[2] = { class_size[c - 1] + 1,
+						    class_size[c] };
+				int k;
+
+				for (k = 0; k < 2; k++) {
+					size_t size = sizes[k];
+					unsigned char *p;
+
+					if (!scan && size < 16)
+						continue;	/* tiny */
+					p = scan ? kgc_alloc_conservative(size) :
+						   kgc_alloc_noscan(size);
+					ASSERT_NE(NULL, p) TH_LOG("%zu bytes: %s",
+						size, kgc_last_error());
+					ASSERT_EQ(0, (uintptr_t)p % 8);
+					if (size >= 16)
+						ASSERT_EQ(0, (uintptr_t)p % 16);
+					ASSERT_TRUE(all_zero(p, size))
+						TH_LOG("%zu bytes at %p not zero",
+						       size, p);
+					fill(p, size, (unsigned int)n);
+					objs[n].p = p;
+					objs[n++].size = size;
+				}
+			}
+	for (i = 0; i < n; i++)
+		ASSERT_TRUE(verify(objs[i].p, objs[i].size, (unsigned int)i))
+			TH_LOG("object %zu (%zu bytes) overwritten", i,
+			       objs[i].size);
+	bad = first_overlap(objs, n);
+	ASSERT_EQ(-1, bad) TH_LOG("%p+%zu overlaps %p", objs[bad - 1].p,
+				  objs[bad - 1].size, objs[bad].p);
+}
+
+/* Small pointer-free objects share 16-byte blocks, naturally aligned. */
+TEST_F(heap, tiny_allocator)
+{
+	static struct obj objs[4000];
+	struct kgc_heap_stats st;
+	unsigned char *a, *b, *c, *d;
+	size_t i, blocks = 0;
+	uintptr_t last_block = 0;
+	long bad;
+
+	HEAP_REQUIRED();
+	a = kgc_alloc_noscan(8);
+	b = kgc_alloc_noscan(4);
+	c = kgc_alloc_noscan(2);
+	d = kgc_alloc_noscan(1);
+	ASSERT_NE(NULL, a);
+	ASSERT_EQ(0, (uintptr_t)a % 16);
+	ASSERT_EQ(a + 8, b);
+	ASSERT_EQ(a + 12, c);
+	ASSERT_EQ(a + 14, d);
+	ASSERT_EQ(a + 16, kgc_alloc_noscan(4));	/* 15 + 4 > 16: next block */
+
+	for (i = 0; i < 4000; i++) {
+		size_t size = 1 + i % 15;
+		unsigned char *p = kgc_alloc_noscan(size);
+
+		ASSERT_NE(NULL, p);
+		if (size % 8 == 0)
+			ASSERT_EQ(0, (uintptr_t)p % 8);
+		if (size % 4 == 0)
+			ASSERT_EQ(0, (uintptr_t)p % 4);
+		if (size % 2 == 0)
+			ASSERT_EQ(0, (uintptr_t)p % 2);
+		ASSERT_TRUE(all_zero(p, size));
+		fill(p, size, (unsigned int)i);
+		objs[i].p = p;
+		objs[i].size = size;
+		if (((uintptr_t)p & ~15UL) != last_block) {
+			blocks++;
+			last_block = (uintptr_t)p & ~15UL;
+		}
+	}
+	/*
+	 * 4000 objects of 8 bytes on average pack into about 2665 blocks
+	 * (alignment costs the rest); one block each would be 4000.
+	 */
+	ASSERT_LT(blocks, 2800);
+	for (i = 0; i < 4000; i++)
+		ASSERT_TRUE(verify(objs[i].p, objs[i].size, (unsigned int)i));
+	bad = first_overlap(objs, 4000);
+	ASSERT_EQ(-1, bad);
+	st = read_stats();
+	ASSERT_NE(0, st.sz);
+	ASSERT_EQ(4005, st.alloc_tiny);
+	ASSERT_EQ(4005, st.alloc_noscan);
+}
+
+/* Precise, conservative and noscan objects hold what the program stores. */
+TEST_F(heap, object_kinds)
+{
+	struct node *head = NULL, *n, *prev = NULL;
+	struct kgc_heap_stats st;
+	void **vec;
+	char *text, *plain;
+	long i, sum = 0;
+
+	HEAP_REQUIRED();
+	for (i = 0; i < 1000; i++) {
+		n = kgc_alloc(sizeof(*n), &node_type);
+		ASSERT_NE(NULL, n) TH_LOG("%s", kgc_last_error());
+		ASSERT_EQ(NULL, n->next);
+		ASSERT_EQ(0, n->value);
+		n->value = i;
+		KGC_STORE(n->next, head);
+		KGC_STORE(n->prev, prev);
+		head = n;
+		prev = n;
+	}
+	for (n = head; n; n = n->next)
+		sum += n->value;
+	ASSERT_EQ(999 * 1000 / 2, sum);
+
+	n = kgc_alloc_array(&node_type, 100);
+	ASSERT_NE(NULL, n);
+	ASSERT_EQ(0, (uintptr_t)n % 16);
+	ASSERT_TRUE(all_zero(n, 100 * sizeof(*n)));
+	kgc_store((void **)&n[99].next, head);
+	ASSERT_EQ(head, n[99].next);
+
+	vec = kgc_alloc_conservative(64 * sizeof(void *));
+	ASSERT_NE(NULL, vec);
+	for (i = 0; i < 64; i++)
+		kgc_store(&vec[i], head);
+
+	text = kgc_alloc_noscan(1000);
+	ASSERT_NE(NULL, text);
+	snprintf(text, 1000, "kgc noscan text");
+	ASSERT_EQ(0, strcmp(text, "kgc noscan text"));
+
+	plain = kgc_alloc(16, &plain_type);	/* no pointers: noscan */
+	ASSERT_NE(NULL, plain);
+
+	st = read_stats();
+	ASSERT_NE(0, st.sz);
+	ASSERT_EQ(1000 + 1 + 1, st.alloc_precise);
+	ASSERT_EQ(1, st.alloc_conservative);
+	ASSERT_EQ(1, st.alloc_noscan);
+	ASSERT_EQ(1000 * 24 + 2400 + 512 + 1000 + 16, st.bytes_allocated);
+}
+
+/* Large objects: page-aligned, zeroed, freed explicitly, zeroed on reuse. */
+TEST_F(heap, large_objects)
+{
+	struct kgc_heap_stats st;
+	unsigned char *big, *mid, *again, *small;
+	int x;
+
+	HEAP_REQUIRED();
+	big = kgc_alloc_noscan(1 << 20);
+	mid = kgc_alloc_conservative(100000);
+	ASSERT_NE(NULL, big) TH_LOG("%s", kgc_last_error());
+	ASSERT_NE(NULL, mid) TH_LOG("%s", kgc_last_error());
+	ASSERT_EQ(0, (uintptr_t)big % KGC_PAGE_SIZE);
+	ASSERT_EQ(0, (uintptr_t)mid % KGC_PAGE_SIZE);
+	ASSERT_TRUE(all_zero(big, 1 << 20));
+	ASSERT_TRUE(all_zero(mid, 100000));
+	memset(big, 0xaa, 1 << 20);
+	fill(mid, 100000, 1);
+
+	st = read_stats();
+	ASSERT_NE(0, st.sz);
+	ASSERT_EQ(2, st.large_objects);
+	ASSERT_LE((1 << 20) + 100000, st.large_bytes);
+	ASSERT_EQ(2, st.alloc_large);
+
+	ASSERT_EQ(0, kgc_free(big));
+	ASSERT_EQ(-EINVAL, kgc_free(big));	/* twice */
+	ASSERT_EQ(-EINVAL, kgc_free(mid + 8));	/* interior */
+	ASSERT_EQ(-EINVAL, kgc_free(&x));	/* not the heap */
+	ASSERT_EQ(0, kgc_free(NULL));
+	small = kgc_alloc_noscan(100);
+	small = kgc_alloc_noscan(100);	/* not the first of its span */
+	ASSERT_EQ(-EINVAL, kgc_free(small));
+	ASSERT_NE(NULL, strstr(kgc_last_error(), "collector"));
+
+	st = read_stats();
+	ASSERT_EQ(1, st.large_objects);
+	ASSERT_EQ(1, st.frees_large);
+
+	/* The freed pages come back zeroed. */
+	again = kgc_alloc_noscan(1 << 20);
+	ASSERT_NE(NULL, again);
+	ASSERT_TRUE(all_zero(again, 1 << 20));
+	ASSERT_TRUE(verify(mid, 100000, 1));
+}
+
+/* The counters move with what the program does. */
+TEST_F(heap, stats_move)
+{
+	struct kgc_heap_stats a, b;
+	unsigned char *p = NULL;
+	int i;
+
+	HEAP_REQUIRED();
+	a = read_stats();
+	ASSERT_NE(0, a.sz);
+	ASSERT_EQ(TEST_HEAP_RESERVE, a.heap_reserved);
+	ASSERT_EQ(100, a.gc_percent);
+	ASSERT_EQ(KGC_NO_MEMORY_LIMIT, a.memory_limit);
+	ASSERT_EQ(0, a.alloc_noscan);
+
+	/* 64-byte objects, 128 to a span: three spans, two given back. */
+	for (i = 0; i < 3 * 128; i++) {
+		p = kgc_alloc_noscan(64);
+		ASSERT_NE(NULL, p);
+		memset(p, 1, 64);
+	}
+	b = read_stats();
+	ASSERT_EQ(3 * 128, b.alloc_noscan);
+	ASSERT_EQ(3 * 128 * 64, b.bytes_allocated);
+	ASSERT_EQ(a.refills + 3, b.refills);
+	ASSERT_EQ(a.span_returns + 2, b.span_returns);
+	ASSERT_EQ(a.kernel_refills + 3, b.kernel_refills);
+	/* Three refills and this stats call: nothing else. */
+	ASSERT_EQ(a.syscalls + 4, b.syscalls);
+	ASSERT_EQ(a.spans_cached + 1, b.spans_cached);
+	ASSERT_LE(3 * KGC_PAGE_SIZE, b.heap_inuse);
+	ASSERT_LE(3 * KGC_PAGE_SIZE, b.heap_resident);
+	ASSERT_LE(a.faults + 3, b.faults);
+	ASSERT_LE(1, b.arenas);
+	ASSERT_LE(KGC_ARENA_SIZE, b.heap_sys);
+	ASSERT_EQ(1, b.threads);
+}
+
+/* Bad sizes fail with the documented errno and a message, no syscall. */
+TEST_F(heap, bad_sizes)
+{
+	const struct kgc_type odd = { .size = 12, .ptrmap = node_ptrmap };
+	volatile size_t huge = SIZE_MAX;
+	struct kgc_heap_stats a, b;
+
+	HEAP_REQUIRED();
+	a = read_stats();
+	errno = 0;
+	ASSERT_EQ(NULL, kgc_alloc_noscan(0));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(NULL, kgc_alloc_conservative(0));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(NULL, kgc_alloc(0, &node_type));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(NULL, kgc_alloc(25, &node_type));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(NULL, kgc_alloc(16, NULL));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(NULL, kgc_alloc(12, &odd));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(NULL, kgc_alloc_array(&node_type, 0));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(NULL, kgc_alloc_array(&node_type, SIZE_MAX / 16));
+	ASSERT_EQ(EOVERFLOW, errno);
+	ASSERT_EQ(NULL, kgc_alloc_noscan(huge));
+	ASSERT_EQ(ENOMEM, errno);
+	ASSERT_EQ(NULL, kgc_alloc_conservative(TEST_HEAP_RESERVE + 1));
+	ASSERT_EQ(ENOMEM, errno);
+	ASSERT_EQ(0, strncmp(kgc_last_error(), "kgc: ", 5));
+	b = read_stats();
+	ASSERT_EQ(a.syscalls + 1, b.syscalls);	/* the stats call only */
+	ASSERT_EQ(0, b.alloc_noscan + b.alloc_conservative + b.alloc_precise);
+}
+
+/* Running out: ENOMEM with a message, and memory freed is usable again. */
+TEST_F(small_heap, out_of_memory)
+{
+	void *objs[64];
+	int n, i;
+
+	HEAP_REQUIRED();
+	for (n = 0; n < 64; n++) {
+		objs[n] = kgc_alloc_noscan(4 << 20);
+		if (!objs[n])
+			break;
+	}
+	ASSERT_EQ(ENOMEM, errno);
+	ASSERT_NE(NULL, strstr(kgc_last_error(), "out of memory"));
+	ASSERT_LE(8, n);
+	ASSERT_GE(16, n);
+	/* Small objects fail cleanly too once no page is left. */
+	for (i = 0; i < 100000; i++)
+		if (!kgc_alloc_noscan(4096))
+			break;
+	ASSERT_EQ(ENOMEM, errno);
+	ASSERT_EQ(NULL, kgc_alloc_noscan(4096));
+	ASSERT_EQ(ENOMEM, errno);
+	/* Give one large object back: its pages serve the next requests. */
+	ASSERT_EQ(0, kgc_free(objs[0]));
+	ASSERT_NE(NULL, kgc_alloc_noscan(2 << 20));
+	ASSERT_NE(NULL, kgc_alloc_noscan(4096));
+}
+
+/* After kgc_shutdown() calls fail; kgc_init() gives a fresh heap. */
+TEST_F(heap, shutdown_and_init_again)
+{
+	struct kgc_heap_stats st;
+	void *p;
+
+	HEAP_REQUIRED();
+	ASSERT_NE(NULL, kgc_alloc_noscan(100));
+	ASSERT_EQ(-EBUSY, test_heap_init(TEST_HEAP_RESERVE));
+	ASSERT_NE(NULL, kgc_alloc_noscan(100));	/* still usable */
+
+	kgc_shutdown();
+	errno = 0;
+	ASSERT_EQ(NULL, kgc_alloc_noscan(100));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_NE(NULL, strstr(kgc_last_error(), "shut down"));
+	st = read_stats();
+	ASSERT_EQ(0, st.sz);
+	ASSERT_EQ(-EINVAL, kgc_thread_attach());
+	kgc_shutdown();	/* twice: nothing */
+
+	/* The kernel dropped the old heap: a new one can be opened. */
+	ASSERT_EQ(0, test_heap_init(TEST_HEAP_RESERVE)) TH_LOG("%s",
+							      kgc_last_error());
+	p = kgc_alloc_noscan(100);
+	ASSERT_NE(NULL, p);
+	ASSERT_TRUE(all_zero(p, 100));
+	st = read_stats();
+	ASSERT_EQ(1, st.alloc_noscan);
+}
+
+/* A fork child has no heap (not inherited) but may open its own. */
+TEST_F(heap, fork_child)
+{
+	unsigned char *p;
+	int status;
+	pid_t pid;
+
+	HEAP_REQUIRED();
+	p = kgc_alloc_noscan(4096);
+	ASSERT_NE(NULL, p);
+	fill(p, 4096, 3);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int bad = 0;
+		void *q;
+
+		errno = 0;
+		bad |= kgc_alloc_noscan(100) != NULL;
+		bad |= (errno != EINVAL) << 1;
+		bad |= !strstr(kgc_last_error(), "fork") << 2;
+		bad |= (test_heap_init(TEST_HEAP_RESERVE) != 0) << 3;
+		q = kgc_alloc_noscan(4096);
+		bad |= (q == NULL) << 4;
+		if (q)
+			memset(q, 0x55, 4096);
+		kgc_shutdown();
+		_exit(bad);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_TRUE(verify(p, 4096, 3));
+	ASSERT_NE(NULL, kgc_alloc_noscan(100));
+}
+
+static void *global_roots[16];
+
+/* Root ranges: registered, refused where they make no sense, removed. */
+TEST_F(heap, roots)
+{
+	struct kgc_heap_stats st;
+	uint64_t map = 0x5;
+	void *obj;
+
+	HEAP_REQUIRED();
+	ASSERT_EQ(0, kgc_add_roots(global_roots, sizeof(global_roots), NULL));
+	ASSERT_EQ(-EEXIST, kgc_add_roots(&global_roots[4], 8, &map));
+	ASSERT_EQ(-EINVAL, kgc_add_roots((char *)global_roots + 1, 8, NULL));
+	obj = kgc_alloc_conservative(64);
+	ASSERT_NE(NULL, obj);
+	ASSERT_EQ(-EINVAL, kgc_add_roots(obj, 64, NULL));
+	kgc_store(&global_roots[0], obj);
+	st = read_stats();
+	ASSERT_EQ(1, st.roots);
+	ASSERT_EQ(sizeof(global_roots), st.root_bytes);
+	ASSERT_EQ(0, kgc_remove_roots(global_roots));
+	ASSERT_EQ(-ENOENT, kgc_remove_roots(global_roots));
+	st = read_stats();
+	ASSERT_EQ(0, st.roots);
+}
+
+/* Collector settings are kept and reported. */
+TEST_F(heap, gc_settings)
+{
+	struct kgc_heap_stats st;
+	int ret;
+
+	HEAP_REQUIRED();
+	ret = kgc_set_gc_percent(300);
+	ASSERT_TRUE(ret == 0 || ret == -ENOSYS);
+	ret = kgc_set_memory_limit(128 << 20);
+	ASSERT_TRUE(ret == 0 || ret == -ENOSYS);
+	ASSERT_EQ(-EINVAL, kgc_set_gc_percent(-5));
+	ASSERT_EQ(-EINVAL, kgc_set_memory_limit(-5));
+	st = read_stats();
+	ASSERT_EQ(300, st.gc_percent);
+	ASSERT_EQ(128 << 20, st.memory_limit);
+	ret = kgc_gc();
+	ASSERT_TRUE(ret == 0 || ret == -ENOSYS);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR MIT) */
+/*
+ * kgc.h - libkgc, the user-space side of the kgc garbage-collected heap.
+ *
+ * A process opens its heap once (kgc_init()), then any thread allocates
+ * zeroed, garbage-collected objects from it (kgc_alloc() and friends). Each
+ * allocation says which of the object's 8-byte words may hold pointers:
+ * precisely (a struct kgc_type bitmap), conservatively (every word), or
+ * not at all (noscan). Pointer stores into heap objects and registered
+ * roots go through kgc_store(), the write barrier.
+ *
+ * Conventions (libbpf-like):
+ * - Functions returning int return 0 (or a count) on success and a negative
+ *   errno on failure; functions returning a pointer return NULL and set
+ *   errno. Every failure also sets errno and a human-readable message for
+ *   the calling thread, see kgc_last_error().
+ * - Option and statistics structs carry their own size in their first
+ *   field, @sz, so that programs built against an older header keep working
+ *   with a newer library and the other way round.
+ * - Before kgc_init() and after kgc_shutdown() every call fails with EINVAL
+ *   (allocations return NULL), except kgc_init(), kgc_shutdown(),
+ *   kgc_thread_detach(), kgc_store(), kgc_safepoint(),
+ *   kgc_blocking_begin(), kgc_blocking_end(), kgc_last_error(),
+ *   kgc_strerror() and kgc_version().
+ *
+ * Usable from C99 (and later) and C++; tests/header_check.c compiles it
+ * as both.
+ */
+#ifndef KGC_H
+#define KGC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KGC_VERSION_MAJOR	0
+#define KGC_VERSION_MINOR	1
+#define KGC_VERSION_PATCH	0
+
+#if defined(__GNUC__) || defined(__clang__)
+#define KGC_LIKELY(x)		__builtin_expect(!!(x), 1)
+#define KGC_UNLIKELY(x)		__builtin_expect(!!(x), 0)
+#define KGC_MALLOC_ATTR(n)	__attribute__((__malloc__, __alloc_size__(n), \
+					       __warn_unused_result__))
+#define KGC_ALLOC_ATTR		__attribute__((__malloc__, __warn_unused_result__))
+#else
+#define KGC_LIKELY(x)		(x)
+#define KGC_UNLIKELY(x)		(x)
+#define KGC_MALLOC_ATTR(n)
+#define KGC_ALLOC_ATTR
+#endif
+
+/* struct kgc_options.gc_percent: never collect (GOGC=off). */
+#define KGC_GOGC_OFF		(-1)
+/* struct kgc_options.memory_limit: no limit (GOMEMLIMIT=off). */
+#define KGC_NO_MEMORY_LIMIT	INT64_MAX
+/* Default heap reservation: 4 GiB of address space (not of memory). */
+#define KGC_DEFAULT_HEAP_RESERVE	((size_t)4 << 30)
+
+/* struct kgc_options.debug (also KGC_DEBUG=name=1,...) */
+#define KGC_DEBUG_GCTRACE	(1U << 0)	/* gctrace=1: one line per event on stderr */
+#define KGC_DEBUG_CHECKMARK	(1U << 1)	/* checkmark=1: re-check marking */
+#define KGC_DEBUG_POISON	(1U << 2)	/* poison=1: poison freed memory */
+#define KGC_DEBUG_ALL		(KGC_DEBUG_GCTRACE | KGC_DEBUG_CHECKMARK | \
+				 KGC_DEBUG_POISON)
+
+/* struct kgc_options.flags */
+#define KGC_INIT_NOENV		(1U << 0)	/* ignore the KGC_* environment */
+#define KGC_INIT_FLAGS		KGC_INIT_NOENV
+
+/**
+ * struct kgc_options - how to set up the heap, for kgc_init()
+ * @sz: sizeof(struct kgc_options) as the caller knew it (use KGC_OPTS())
+ * @gc_percent: GOGC: start a collection when the heap has grown by this
+ *	percentage over the live heap of the last one; KGC_GOGC_OFF never
+ *	collects. 0 means "not set" (KGC_GOGC, else 100): a gc_percent of 0
+ *	can only be set with KGC_GOGC=0 or kgc_set_gc_percent(0).
+ * @debug: KGC_DEBUG_* flags; KGC_DEBUG from the environment adds to them
+ * @memory_limit: soft limit on the memory the heap uses, in bytes;
+ *	KGC_NO_MEMORY_LIMIT for none; 0 means "not set" (KGC_MEMLIMIT, else
+ *	no limit)
+ * @heap_reserve: address space to reserve for the heap, rounded up to the
+ *	64 MiB arena size and capped at what the kernel allows; 0 means "not
+ *	set" (KGC_HEAP_RESERVE, else KGC_DEFAULT_HEAP_RESERVE). Pages are only
+ *	used when touched.
+ * @device: path of the kgc device; NULL means "/dev/kgc"
+ * @flags: KGC_INIT_* flags
+ *
+ * A field left zero takes its value from the environment variable named
+ * above, if set, else the default: explicit options win over the
+ * environment (as runtime/debug.SetGCPercent wins over GOGC in Go), except
+ * @debug, where both add up. Fields beyond @sz take their defaults. A @sz
+ * larger than the library knows is accepted only when the unknown tail is
+ * zero (else -E2BIG).
+ */
+struct kgc_options {
+	size_t sz;
+	int gc_percent;
+	unsigned int debug;
+	int64_t memory_limit;
+	size_t heap_reserve;
+	const char *device;
+	unsigned int flags;
+	unsigned int :32;
+};
+
+/*
+ * KGC_OPTS(opts, .gc_percent = 200) declares and initialises options with
+ * the right @sz (C99 designated initialisers; in C++ set the fields one by
+ * one after "struct kgc_options opts = {}; opts.sz = sizeof(opts);").
+ */
+#define KGC_OPTS(NAME, ...)						\
+	struct kgc_options NAME = {					\
+		.sz = sizeof(struct kgc_options),			\
+		__VA_ARGS__						\
+	}
+
+/**
+ * kgc_init() - open and map the calling process's heap
+ * @opts: options, or NULL for the defaults and the environment
+ *
+ * Opens the kgc device, checks that the kernel speaks this library's API
+ * and maps the heap and its pointer bitmap. A process has one heap; it is
+ * not inherited by fork() children (they may call kgc_init() for their own).
+ * kgc_init() may be called again after kgc_shutdown().
+ *
+ * Environment (ignored with KGC_INIT_NOENV; secure_getenv()):
+ * KGC_GOGC (percent or "off"), KGC_MEMLIMIT (bytes with an optional
+ * B/KiB/MiB/GiB/TiB suffix, or "off"), KGC_HEAP_RESERVE (same syntax),
+ * KGC_DEBUG (comma list of gctrace=0|1, checkmark=0|1, poison=0|1). A
+ * malformed value makes kgc_init() fail with -EINVAL.
+ *
+ * Return: 0, or -ENOENT (no device: kgc.ko not loaded), -EBUSY (already
+ * initialised, or the process has a heap), -EINVAL (bad options or
+ * environment), -E2BIG (options from a newer header with unknown fields
+ * set), -EPROTO (the kernel speaks another API), -ENOMEM, or another
+ * -errno from open(2), ioctl(2) or mmap(2).
+ */
+int kgc_init(const struct kgc_options *opts);
+
+/**
+ * kgc_shutdown() - unmap and close the heap
+ *
+ * Every object of the heap becomes invalid at once. Other threads must not
+ * use kgc while this runs; they are detached (their caches are dropped and
+ * their thread state is freed when they next call kgc or exit). Registered
+ * roots are forgotten. Calling it when no heap is open does nothing.
+ */
+void kgc_shutdown(void);
+
+/**
+ * struct kgc_type - the layout of a type of object, for precise allocation
+ * @size: bytes per object, a non-zero multiple of 8
+ * @ptrmap: bit i (bit i % 64 of ptrmap[i / 64]) set when the object's
+ *	8-byte word i may hold a pointer to a kgc object; bits at and beyond
+ *	@size / 8 are ignored. NULL when the type has no pointers.
+ * @name: optional, for diagnostics
+ * @flags: must be zero
+ * @resv: must be zero
+ *
+ * The library only reads the type during the allocation call: it may live
+ * anywhere, usually in static const storage.
+ */
+struct kgc_type {
+	size_t size;
+	const uint64_t *ptrmap;
+	const char *name;
+	uint32_t flags;
+	uint32_t resv;
+};
+
+/* The ptrmap bit of pointer member @member of struct @type (first 64 words). */
+#define KGC_PTRBIT(type, member) \
+	((uint64_t)1 << (offsetof(type, member) / 8))
+
+/**
+ * kgc_alloc() - allocate objects of a precise type
+ * @size: bytes: @type->size, or a multiple of it for an array of the type
+ * @type: the layout of the object
+ *
+ * The memory is zeroed and aligned to 16 bytes when @size >= 16 (to the
+ * largest power of two dividing @size, up to 8, below that; pages for sizes
+ * above 32 KiB). The collector scans only the words @type marks as pointers.
+ * The first allocation of a thread attaches it (kgc_thread_attach()).
+ *
+ * Return: the object, or NULL with errno EINVAL (@size 0 or not a multiple
+ * of @type->size, bad @type, no heap), ENOMEM (heap full or @size larger
+ * than the heap), or EPROTO/EIO (the kernel misbehaved).
+ */
+void *kgc_alloc(size_t size, const struct kgc_type *type) KGC_MALLOC_ATTR(1);
+
+/**
+ * kgc_alloc_array() - allocate an array of objects of a precise type
+ * @type: the layout of one element
+ * @n: number of elements, at least 1
+ *
+ * Like kgc_alloc(n * type->size, type).
+ *
+ * Return: the array, or NULL with errno EOVERFLOW when @n * @type->size
+ * does not fit in a size_t, or as kgc_alloc().
+ */
+void *kgc_alloc_array(const struct kgc_type *type, size_t n) KGC_ALLOC_ATTR;
+
+/**
+ * kgc_alloc_noscan() - allocate a pointer-free object
+ * @size: bytes, at least 1
+ *
+ * The collector never looks inside the object (strings, numbers, buffers).
+ * Objects smaller than 16 bytes are packed together into 16-byte blocks
+ * (the tiny allocator); they are aligned to the largest power of two, up to
+ * 8, that divides @size.
+ *
+ * Return: the zeroed object, or NULL with errno as kgc_alloc().
+ */
+void *kgc_alloc_noscan(size_t size) KGC_MALLOC_ATTR(1);
+
+/**
+ * kgc_alloc_conservative() - allocate an object of unknown layout
+ * @size: bytes, at least 1
+ *
+ * Every 8-byte word of the object may hold a pointer (like Boehm's
+ * GC_malloc()): use it when the layout is not known.
+ *
+ * Return: the zeroed object, or NULL with errno as kgc_alloc().
+ */
+void *kgc_alloc_conservative(size_t size) KGC_MALLOC_ATTR(1);
+
+/**
+ * kgc_free() - free a large object now
+ * @p: an object of more than 32 KiB returned by a kgc allocation, or NULL
+ *
+ * Large objects go back to the page heap at once. Small objects (32 KiB or
+ * less) cannot be freed explicitly: the collector reclaims them when they
+ * become unreachable, and kgc_free() refuses them.
+ *
+ * Return: 0 (also for NULL), or -EINVAL when @p is not a live large object
+ * of the heap (small object, interior pointer, freed twice, no heap).
+ */
+int kgc_free(void *p);
+
+/**
+ * kgc_thread_attach() - make the calling thread known to kgc
+ *
+ * Allocates the thread's cache and records its stack. Allocation attaches a
+ * thread implicitly; call this to attach one that only reads or stores
+ * heap pointers. Attaching an attached thread does nothing.
+ *
+ * Return: 0, or -EINVAL (no heap) or -ENOMEM.
+ */
+int kgc_thread_attach(void);
+
+/**
+ * kgc_thread_detach() - give the calling thread's cache back
+ *
+ * Returns the spans the thread has cached to the kernel and frees its
+ * state; it must not use heap pointers afterwards unless it attaches again.
+ * Done automatically at thread exit (pthread key destructor). Detaching a
+ * thread that is not attached does nothing.
+ *
+ * Return: 0, or the first negative errno of giving back a span (the thread
+ * is detached all the same).
+ */
+int kgc_thread_detach(void);
+
+/**
+ * kgc_safepoint() - a point where the collector may stop the thread
+ *
+ * Threads acknowledge the collector's handshakes at safepoints: allocation
+ * slow paths, barrier buffer flushes and this call. A thread that runs long
+ * loops without allocating should call it now and then. Today it flushes
+ * the thread's write-barrier buffer.
+ */
+void kgc_safepoint(void);
+
+/**
+ * kgc_blocking_begin() - the thread enters a blocking call
+ *
+ * Between kgc_blocking_begin() and kgc_blocking_end() the collector counts
+ * the thread as parked and does not wait for it: the thread must not touch
+ * heap objects or call kgc in between. Pairs nest. Does nothing for a
+ * thread that is not attached.
+ */
+void kgc_blocking_begin(void);
+
+/**
+ * kgc_blocking_end() - the thread is back from a blocking call
+ *
+ * Waits, if a collector handshake is in progress, until the thread may run
+ * again. An end without a begin is ignored.
+ */
+void kgc_blocking_end(void);
+
+/**
+ * kgc_add_roots() - register memory outside the heap that holds pointers
+ * @start: first byte, 8-byte aligned
+ * @len: bytes, a non-zero multiple of 8
+ * @ptrmap: bit i set when word i of the range may hold a pointer (copied),
+ *	or NULL to treat every word as a possible pointer (conservative)
+ *
+ * Globals and other non-heap memory that hold the only reference to heap
+ * objects must be registered (thread stacks are found automatically).
+ *
+ * Return: 0, or -EINVAL (bad alignment or length, range inside the heap, no
+ * heap), -EEXIST (overlaps a registered range), -ENOMEM.
+ */
+int kgc_add_roots(void *start, size_t len, const uint64_t *ptrmap);
+
+/**
+ * kgc_remove_roots() - unregister a range added by kgc_add_roots()
+ * @start: the @start it was registered with
+ *
+ * Return: 0, or -ENOENT (no range starts there) or -EINVAL (no heap).
+ */
+int kgc_remove_roots(void *start);
+
+/**
+ * kgc_write_barrier_enabled - non-zero while the collector needs the barrier
+ *
+ * Read by kgc_store(); written by the library only, at safepoints.
+ */
+extern volatile unsigned int kgc_write_barrier_enabled;
+
+/**
+ * kgc_barrier_slow() - kgc_store() while the write barrier is on
+ * @slot: the pointer slot
+ * @val: the new pointer
+ *
+ * Records the old value of *@slot and @val for the marker (a hybrid
+ * Yuasa-deletion plus Dijkstra-insertion barrier, as in Go), then stores.
+ * Do not call it directly: use kgc_store().
+ */
+void kgc_barrier_slow(void **slot, void *val);
+
+/**
+ * kgc_store() - store a pointer into a heap object or a registered root
+ * @slot: the pointer slot
+ * @val: the pointer to store (a kgc object, another pointer, or NULL)
+ *
+ * Every store of a pointer into heap memory or a root range must go through
+ * kgc_store() (or KGC_STORE()) so that a concurrent collection never misses
+ * a reachable object. When no collection runs it costs one load, one
+ * predictable branch and the store. Stores to the stack and registers need
+ * no barrier.
+ */
+static inline void kgc_store(void **slot, void *val)
+{
+	if (KGC_UNLIKELY(kgc_write_barrier_enabled))
+		kgc_barrier_slow(slot, val);
+	else
+		*slot = val;
+}
+
+/* KGC_STORE(obj->next, n): kgc_store() for any pointer-typed lvalue. */
+#define KGC_STORE(lvalue, val) \
+	kgc_store((void **)&(lvalue), (void *)(val))
+
+/**
+ * kgc_gc() - run a full collection now and wait for it
+ *
+ * Return: 0, or -ENOSYS while the collector is not available (this
+ * version), -EINVAL (no heap).
+ */
+int kgc_gc(void);
+
+/**
+ * kgc_set_gc_percent() - set GOGC
+ * @percent: percentage of heap growth that triggers a collection (0 or
+ *	more), or KGC_GOGC_OFF
+ *
+ * The setting is kept and shown by kgc_read_stats() even while no collector
+ * exists.
+ *
+ * Return: 0, or -EINVAL (bad value, no heap), -ENOSYS (stored; no
+ * collector in this version).
+ */
+int kgc_set_gc_percent(int percent);
+
+/**
+ * kgc_set_memory_limit() - set the soft memory limit
+ * @bytes: limit in bytes (0 or more), or KGC_NO_MEMORY_LIMIT
+ *
+ * Return: as kgc_set_gc_percent().
+ */
+int kgc_set_memory_limit(int64_t bytes);
+
+/**
+ * kgc_free_os_memory() - collect, then give free memory back to the system
+ *
+ * Return: 0, or -ENOSYS (no collector in this version), -EINVAL (no heap).
+ */
+int kgc_free_os_memory(void);
+
+/**
+ * struct kgc_heap_stats - heap statistics, for kgc_read_stats()
+ * @sz: sizeof(struct kgc_heap_stats) as the caller knew it
+ * @gc_percent: GOGC in effect (KGC_GOGC_OFF for off)
+ * @debug: KGC_DEBUG_* flags in effect
+ * @memory_limit: memory limit in effect (KGC_NO_MEMORY_LIMIT for none)
+ * @heap_reserved: bytes of address space mapped for the heap
+ *
+ * From the kernel (struct kgc_stats):
+ * @heap_sys: bytes of heap grown into (whole 64 MiB arenas)
+ * @heap_inuse: bytes in spans in use
+ * @heap_idle: bytes in free page runs
+ * @heap_released: idle bytes given back to the system
+ * @heap_resident: heap bytes backed by memory now
+ * @spans_inuse: spans in use
+ * @spans_cached: spans cached by threads
+ * @large_objects: live large objects
+ * @large_bytes: their bytes
+ * @kernel_refills: refill requests the kernel served (all threads)
+ * @faults: heap page faults
+ * @arenas: arenas grown into
+ *
+ * From the library (cumulative since kgc_init(), all threads):
+ * @threads: threads attached now
+ * @alloc_precise: kgc_alloc() and kgc_alloc_array() objects
+ * @alloc_conservative: kgc_alloc_conservative() objects
+ * @alloc_noscan: kgc_alloc_noscan() objects
+ * @alloc_tiny: of all these, objects placed by the tiny allocator
+ * @alloc_large: of all these, large (> 32 KiB) objects
+ * @bytes_allocated: bytes requested by all allocations
+ * @frees_large: large objects freed with kgc_free()
+ * @refills: spans taken from the kernel
+ * @span_returns: spans given back to the kernel
+ * @syscalls: system calls made by the library
+ * @barrier_records: pointers recorded by the write barrier
+ * @barrier_flushes: write-barrier buffer flushes
+ * @barrier_shaded: heap pointers handed to the marker by those flushes
+ * @roots: registered root ranges
+ * @root_bytes: their bytes
+ */
+struct kgc_heap_stats {
+	size_t sz;
+	int gc_percent;
+	unsigned int debug;
+	int64_t memory_limit;
+	uint64_t heap_reserved;
+
+	uint64_t heap_sys;
+	uint64_t heap_inuse;
+	uint64_t heap_idle;
+	uint64_t heap_released;
+	uint64_t heap_resident;
+	uint64_t spans_inuse;
+	uint64_t spans_cached;
+	uint64_t large_objects;
+	uint64_t large_bytes;
+	uint64_t kernel_refills;
+	uint64_t faults;
+	uint64_t arenas;
+
+	uint64_t threads;
+	uint64_t alloc_precise;
+	uint64_t alloc_conservative;
+	uint64_t alloc_noscan;
+	uint64_t alloc_tiny;
+	uint64_t alloc_large;
+	uint64_t bytes_allocated;
+	uint64_t frees_large;
+	uint64_t refills;
+	uint64_t span_returns;
+	uint64_t syscalls;
+	uint64_t barrier_records;
+	uint64_t barrier_flushes;
+	uint64_t barrier_shaded;
+	uint64_t roots;
+	uint64_t root_bytes;
+};
+
+/**
+ * kgc_read_stats() - read heap statistics
+ * @st: filled up to @st->sz bytes; the caller sets @st->sz first. Bytes
+ *	beyond what this library knows are zeroed.
+ *
+ * Return: 0, or -EINVAL (@st NULL, @st->sz too small, no heap) or the
+ * -errno of the KGC_IOC_STATS ioctl.
+ */
+int kgc_read_stats(struct kgc_heap_stats *st);
+
+/**
+ * kgc_last_error() - why the calling thread's last failed kgc call failed
+ *
+ * Like errno, only meaningful right after a call failed; successful calls
+ * leave it alone.
+ *
+ * Return: a sentence such as "kgc: cannot open /dev/kgc: No such file or
+ * directory (is kgc.ko loaded?)", or "kgc: no error"; valid until the
+ * thread's next kgc call.
+ */
+const char *kgc_last_error(void);
+
+/**
+ * kgc_strerror() - describe an error code returned by libkgc
+ * @err: a positive or negative errno
+ *
+ * Return: a description of what the code means for kgc (static or
+ * thread-local storage, never NULL).
+ */
+const char *kgc_strerror(int err);
+
+/**
+ * kgc_version() - the library's version
+ *
+ * Return: "MAJOR.MINOR.PATCH" of the library actually loaded.
+ */
+const char *kgc_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KGC_H */

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR MIT)
+/*
+ * heapbits.c - writing the pointer bitmap (Go's heapBits / heapSetType).
+ *
+ * The marker in the kernel learns which heap words may hold pointers from
+ * one bitmap, mapped from the device next to the heap: bit i (bit i % 64 of
+ * 64-bit word i / 64) covers the heap word at arena_start + 8 * i. The
+ * library writes it; the kernel only reads it, bounded and untrusted.
+ *
+ * Who writes what, when: every allocation of a *scan* object writes the
+ * bits of the object's whole slot (its size class's elemsize, or all pages
+ * of a large object): the type's ptrmap for precise objects (repeated for
+ * arrays), ones for conservative objects, zeros for the rest of the slot.
+ * Writing the whole slot is what clears the stale bits of the slot's
+ * previous occupant, so freeing and sweeping never touch the bitmap.
+ * Objects in *noscan* spans get no bits at all: the marker never scans a
+ * noscan span, so whatever its bits say is never read.
+ *
+ * Why a separate bitmap written at allocation time (and not Go 1.22's
+ * bits-at-the-end-of-small-spans plus type-pointer headers): the bitmap's
+ * place is fixed by the uapi contract, so the kernel needs no knowledge of
+ * user-space type descriptors and never follows a user pointer to find a
+ * layout; the price is 1/64 of the heap in bitmap and a few word writes per
+ * allocation, small next to zeroing the object itself (1 word of bitmap
+ * per 64 words of object).
+ *
+ * Word at a time: objects of up to 64 words (512 bytes, the common case)
+ * have their bits built in one register: the type's first ptrmap word,
+ * doubled up (x |= x << len) to cover an array, masked to the data; then
+ * merged into at most two bitmap words with masks (Go's
+ * writeHeapBitsSmall). Larger objects stream the same way, 64 bits per
+ * step; a type of 32 words or fewer is first replicated into one 64-bit
+ * period so that each step reads it once.
+ *
+ * No atomics: a bitmap word covers 512 bytes and spans are whole 8 KiB
+ * pages, so a bitmap word belongs to one span, and only the thread that has
+ * the span cached (or allocated the large object) writes it.
+ */
+#include "internal.h"
+
+static inline uint64_t lowmask(unsigned int n)
+{
+	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
+}
+
+/* Write the @n (1..64) low bits of @bits at bit @off of @bm. */
+static inline void write_bits(uint64_t *bm, size_t off, unsigned int n,
+			      uint64_t bits)
+{
+	size_t i = off / 64;
+	unsigned int j = off % 64;
+
+	bits &= lowmask(n);
+	if (j + n <= 64) {
+		uint64_t m = lowmask(n) << j;
+
+		bm[i] = (bm[i] & ~m) | (bits << j);
+	} else {
+		unsigned int bits0 = 64 - j, bits1 = n - bits0;
+
+		bm[i] = (bm[i] & lowmask(j)) | (bits << j);
+		bm[i + 1] = (bm[i + 1] & ~lowmask(bits1)) | (bits >> bits0);
+	}
+}
+
+/* @n (1..64) bits of @map from bit @pos; pos + n must not pass the map. */
+static inline uint64_t read_bits(const uint64_t *map, size_t pos,
+				 unsigned int n)
+{
+	size_t i = pos / 64;
+	unsigned int j = pos % 64;
+	uint64_t v = map[i] >> j;
+
+	if (j && j + n > 64)
+		v |= map[i + 1] << (64 - j);
+	return v & lowmask(n);
+}
+
+/*
+ * The next @n (1..64) bits of a pattern of @period bits repeated forever,
+ * from bit *@pos of it; advances *@pos.
+ */
+static inline uint64_t pattern_bits(const uint64_t *map, size_t period,
+				    size_t *pos, unsigned int n)
+{
+	unsigned int filled = 0;
+	uint64_t chunk = 0;
+	size_t p = *pos;
+
+	while (filled < n) {
+		unsigned int k = (unsigned int)MIN((size_t)(n - filled),
+						   period - p);
+
+		chunk |= read_bits(map, p, k) << filled;
+		filled += k;
+		p += k;
+		if (p == period)
+			p = 0;
+	}
+	*pos = p;
+	return chunk;
+}
+
+/* Bits of a small object (data <= 64 words): the pattern repeated. */
+static inline uint64_t small_bits(const struct kgc_type *type, size_t datawords,
+				  bool conservative)
+{
+	size_t tw, len;
+	uint64_t src;
+
+	if (conservative)
+		return lowmask(datawords);
+	tw = type->size / 8;
+	if (tw >= datawords)
+		return type->ptrmap[0] & lowmask(datawords);
+	src = type->ptrmap[0] & lowmask(tw);
+	for (len = tw; len < datawords; len *= 2)
+		src |= src << len;
+	return src & lowmask(datawords);
+}
+
+/**
+ * heapbits_write() - write the pointer bits of one object's slot
+ * @bitmap: the bitmap
+ * @bitoff: bit of the slot's first word
+ * @nwords: words in the slot (elemsize / 8, or the large object's pages)
+ * @type: the layout, for precise objects (ptrmap not NULL)
+ * @datasize: bytes of the slot in use (a multiple of @type->size when
+ *	precise); words from ceil(@datasize / 8) to @nwords get 0
+ * @conservative: every data word is a possible pointer (@type unused)
+ */
+void heapbits_write(uint64_t *bitmap, size_t bitoff, size_t nwords,
+		    const struct kgc_type *type, size_t datasize,
+		    bool conservative)
+{
+	size_t datawords = (datasize + 7) / 8;
+	const uint64_t *map = NULL;
+	size_t period = 0, p = 0, w;
+	uint64_t rep;
+
+	if (nwords <= 64) {
+		write_bits(bitmap, bitoff, (unsigned int)nwords,
+			   small_bits(type, datawords, conservative));
+		return;
+	}
+
+	if (!conservative) {
+		size_t tw = type->size / 8;
+
+		map = type->ptrmap;
+		period = tw;
+		if (tw <= 32) {
+			/* One register holding floor(64 / tw) copies. */
+			uint64_t src = type->ptrmap[0] & lowmask(tw);
+			size_t c;
+
+			rep = 0;
+			for (c = 0; c + tw <= 64; c += tw)
+				rep |= src << c;
+			map = &rep;
+			period = c;
+		}
+	}
+
+	for (w = 0; w < nwords; w += 64) {
+		unsigned int n = (unsigned int)MIN((size_t)64, nwords - w);
+		uint64_t chunk = 0;
+
+		if (w < datawords) {
+			unsigned int dn = (unsigned int)MIN((size_t)n,
+							    datawords - w);
+
+			chunk = conservative ? lowmask(dn) :
+				pattern_bits(map, period, &p, dn);
+		}
+		write_bits(bitmap, bitoff + w, n, chunk);
+	}
+}
+
+/**
+ * heapbits_set() - write the pointer bits of a new scan object
+ * @obj: the object
+ * @extent: bytes of its slot (elemsize, or pages of a large object)
+ * @size: bytes requested
+ * @type: precise layout, or NULL when @conservative
+ * @conservative: every word may be a pointer
+ */
+void heapbits_set(uintptr_t obj, size_t extent, size_t size,
+		  const struct kgc_type *type, bool conservative)
+{
+	heapbits_write(kgc_heap.bitmap, (obj - kgc_heap.arena_start) / 8,
+		       extent / 8, type, size, conservative);
+}

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR MIT)
+/*
+ * malloc.c - the allocation entry points (Go's mallocgc), the tiny
+ * allocator and large objects.
+ *
+ * Every allocation takes one of three routes by size:
+ *
+ *  - tiny (noscan and < 16 bytes): several objects share one 16-byte block
+ *    of the 16-byte noscan class (Go's tiny allocator). Each is placed at
+ *    the block's current offset aligned by the low bits of its size (8 if
+ *    size % 8 == 0, else 4, else 2, else 1), so a pointer-free object is
+ *    still naturally aligned. When it does not fit, a fresh block is taken
+ *    and kept as the current one if it has more room left than the old
+ *    one. A block is freed by the collector only when none of its objects
+ *    is reachable: the marker must take interior pointers into tiny blocks.
+ *    Tiny objects cost no bitmap writes (noscan) and no per-object slot.
+ *
+ *  - small (up to 32 KiB): the size's class from the lookup table, the
+ *    span class from it and the scan bit, then the mcache fast path
+ *    (mcache.c); objects of spans flagged KGC_SPAN_NEEDZERO are zeroed,
+ *    scan objects get their pointer bits (heapbits.c).
+ *
+ *  - large (above 32 KiB): one KGC_IOC_LARGE_ALLOC per object; the kernel
+ *    gives whole zeroed pages. kgc_free() can give them back early.
+ *
+ * Scan or noscan: kgc_alloc_noscan() and precise types without pointers
+ * (ptrmap NULL) go to noscan spans, which the marker never scans and whose
+ * objects need no pointer bits; precise and conservative objects go to scan
+ * spans.
+ *
+ * Errors: size 0 or a bad type is EINVAL; a size larger than the heap, or
+ * no memory left, ENOMEM; n * size overflowing EOVERFLOW; no heap EINVAL.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+enum kgc_kind {
+	KGC_KIND_PRECISE,
+	KGC_KIND_CONSERVATIVE,
+	KGC_KIND_NOSCAN,
+};
+
+/* Next free object of @spanclass: fast path, then slow path. */
+static inline void *mcache_alloc(struct kgc_thread *t, uint32_t spanclass)
+{
+	void *v = mspan_nextfreefast(&t->mcache.alloc[spanclass]);
+
+	if (unlikely(!v))
+		v = mcache_nextfree(t, spanclass);
+	return v;
+}
+
+/* The tiny allocator: noscan objects of 1 to 15 bytes. */
+static inline void *tiny_alloc(struct kgc_thread *t, size_t size)
+{
+	struct mcache *c = &t->mcache;
+	uintptr_t off = c->tinyoffset;
+	void *x;
+
+	if ((size & 7) == 0)
+		off = ROUND_UP(off, 8);
+	else if ((size & 3) == 0)
+		off = ROUND_UP(off, 4);
+	else if ((size & 1) == 0)
+		off = ROUND_UP(off, 2);
+	if (off + size <= KGC_TINY_SIZE && c->tiny) {
+		x = (void *)(c->tiny + off);
+		c->tinyoffset = off + size;
+		return x;
+	}
+	/* A new block: always zeroed, it is only two words. */
+	x = mcache_alloc(t, KGC_TINY_SPANCLASS);
+	if (unlikely(!x))
+		return NULL;
+	memset(x, 0, KGC_TINY_SIZE);
+	/* Keep whichever block has more room left. */
+	if (size < c->tinyoffset || !c->tiny) {
+		c->tiny = (uintptr_t)x;
+		c->tinyoffset = size;
+	}
+	return x;
+}
+
+static void *large_alloc(struct kgc_thread *t, size_t size,
+			 const struct kgc_type *type, bool noscan,
+			 bool conservative)
+{
+	struct kgc_large l;
+	uint64_t bytes;
+	int err;
+
+	memset(&l, 0, sizeof(l));
+	l.size = size;
+	l.flags = noscan ? KGC_LARGE_NOSCAN : 0;
+	err = kgc_sys_ioctl(t, KGC_IOC_LARGE_ALLOC, &l);
+	if (err == -ENOMEM || err == -E2BIG)
+		return kgc_seterr_null(ENOMEM,
+			"kgc: out of memory: no room for a %zu-byte object in the %zu MiB heap",
+			size, (size_t)((kgc_heap.arena_end -
+					kgc_heap.arena_start) >> 20));
+	if (err)
+		return kgc_seterr_null(-err,
+			"kgc: KGC_IOC_LARGE_ALLOC of %zu bytes failed: %s",
+			size, strerror(-err));
+	bytes = l.npages * KGC_PAGE_SIZE;
+	if (!kgc_in_heap(l.addr) || (l.addr - kgc_heap.arena_start) %
+	    KGC_PAGE_SIZE || l.npages > (kgc_heap.arena_end - l.addr) /
+	    KGC_PAGE_SIZE || bytes < size)
+		return kgc_seterr_null(EPROTO,
+			"kgc: kernel returned a bad large object (0x%llx, %llu pages) for %zu bytes",
+			(unsigned long long)l.addr,
+			(unsigned long long)l.npages, size);
+	if (!noscan)
+		heapbits_set(l.addr, bytes, size, type, conservative);
+	STAT_INC(t->mcache.stats.alloc_large);
+	return (void *)(uintptr_t)l.addr;
+}
+
+/* Go's mallocgc. @size >= 1 and @type valid when precise. */
+static inline __attribute__((always_inline)) void *
+mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
+{
+	bool conservative = kind == KGC_KIND_CONSERVATIVE;
+	bool noscan = kind == KGC_KIND_NOSCAN ||
+		      (kind == KGC_KIND_PRECISE && !type->ptrmap);
+	struct kgc_counters *st;
+	struct kgc_thread *t;
+	void *v;
+
+	t = kgc_thread_get();
+	if (unlikely(!t))
+		return NULL;
+	st = &t->mcache.stats;
+
+	if (likely(size <= KGC_MAX_SMALL_SIZE)) {
+		if (noscan && size < KGC_TINY_SIZE) {
+			v = tiny_alloc(t, size);
+			if (unlikely(!v))
+				return NULL;
+			STAT_INC(st->alloc_tiny);
+		} else {
+			uint32_t spc = KGC_SPANCLASS(kgc_size_to_sizeclass(size),
+						     noscan);
+			struct mspan *s = &t->mcache.alloc[spc];
+
+			v = mcache_alloc(t, spc);
+			if (unlikely(!v))
+				return NULL;
+			if (s->flags & KGC_SPAN_NEEDZERO)
+				memset(v, 0, s->elemsize);
+			if (!noscan)
+				heapbits_set((uintptr_t)v, s->elemsize, size,
+					     type, conservative);
+		}
+	} else {
+		if (unlikely(size > kgc_heap.arena_end - kgc_heap.arena_start))
+			return kgc_seterr_null(ENOMEM,
+				"kgc: out of memory: %zu bytes is more than the whole %zu MiB heap",
+				size, (size_t)((kgc_heap.arena_end -
+						kgc_heap.arena_start) >> 20));
+		v = large_alloc(t, size, type, noscan, conservative);
+		if (unlikely(!v))
+			return NULL;
+	}
+
+	switch (kind) {
+	case KGC_KIND_PRECISE:
+		STAT_INC(st->alloc_precise);
+		break;
+	case KGC_KIND_CONSERVATIVE:
+		STAT_INC(st->alloc_conservative);
+		break;
+	case KGC_KIND_NOSCAN:
+		STAT_INC(st->alloc_noscan);
+		break;
+	}
+	STAT_ADD(st->bytes_allocated, size);
+	return v;
+}
+
+static int check_type(const char *fn, const struct kgc_type *type)
+{
+	if (unlikely(!type))
+		return kgc_seterr(EINVAL, "kgc: %s: type is NULL", fn);
+	if (unlikely(!type->size || type->size % KGC_WORD_SIZE))
+		return kgc_seterr(EINVAL,
+			"kgc: %s: type \"%s\" has size %zu: it must be a non-zero multiple of 8",
+			fn, type->name ? type->name : "?", type->size);
+	if (unlikely(type->flags || type->resv))
+		return kgc_seterr(EINVAL,
+			"kgc: %s: type \"%s\" has unknown flags 0x%x or reserved bits set",
+			fn, type->name ? type->name : "?", type->flags);
+	return 0;
+}
+
+KGC_EXPORT void *kgc_alloc(size_t size, const struct kgc_type *type)
+{
+	if (unlikely(check_type("kgc_alloc", type)))
+		return NULL;
+	if (unlikely(!size))
+		return kgc_seterr_null(EINVAL, "kgc: kgc_alloc: size is 0");
+	if (unlikely(size != type->size && size % type->size))
+		return kgc_seterr_null(EINVAL,
+			"kgc: kgc_alloc: size %zu is not a multiple of the size %zu of type \"%s\"",
+			size, type->size, type->name ? type->name : "?");
+	return mallocgc(size, type, KGC_KIND_PRECISE);
+}
+
+KGC_EXPORT void *kgc_alloc_array(const struct kgc_type *type, size_t n)
+{
+	size_t size;
+
+	if (unlikely(check_type("kgc_alloc_array", type)))
+		return NULL;
+	if (unlikely(!n))
+		return kgc_seterr_null(EINVAL,
+				       "kgc: kgc_alloc_array: 0 elements");
+	if (unlikely(__builtin_mul_overflow(n, type->size, &size)))
+		return kgc_seterr_null(EOVERFLOW,
+			"kgc: kgc_alloc_array: %zu elements of %zu bytes overflow a size_t",
+			n, type->size);
+	return mallocgc(size, type, KGC_KIND_PRECISE);
+}
+
+KGC_EXPORT void *kgc_alloc_noscan(size_t size)
+{
+	if (unlikely(!size))
+		return kgc_seterr_null(EINVAL, "kgc: kgc_alloc_noscan: size is 0");
+	return mallocgc(size, NULL, KGC_KIND_NOSCAN);
+}
+
+KGC_EXPORT void *kgc_alloc_conservative(size_t size)
+{
+	if (unlikely(!size))
+		return kgc_seterr_null(EINVAL,
+				       "kgc: kgc_alloc_conservative: size is 0");
+	return mallocgc(size, NULL, KGC_KIND_CONSERVATIVE);
+}
+
+KGC_EXPORT int kgc_free(void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	struct kgc_thread *t;
+	struct kgc_free f;
+	int err;
+
+	if (!p)
+		return 0;
+	t = kgc_thread_get();
+	if (!t)
+		return -errno;
+	if (!kgc_in_heap(a))
+		return kgc_seterr(EINVAL,
+			"kgc: kgc_free(%p): not an address in the kgc heap", p);
+	if ((a - kgc_heap.arena_start) % KGC_PAGE_SIZE)
+		return kgc_seterr(EINVAL,
+			"kgc: kgc_free(%p): not a large object (objects of 32 KiB or less are reclaimed by the collector and cannot be freed)",
+			p);
+	memset(&f, 0, sizeof(f));
+	f.addr = a;
+	err = kgc_sys_ioctl(t, KGC_IOC_FREE, &f);
+	if (err == -EINVAL)
+		return kgc_seterr(EINVAL,
+			"kgc: kgc_free(%p): not a live large object (a small object, or freed already)",
+			p);
+	if (err)
+		return kgc_seterr(-err, "kgc: kgc_free(%p): %s", p,
+				  strerror(-err));
+	STAT_INC(t->mcache.stats.frees_large);
+	return 0;
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR MIT) */
+/*
+ * mcache.h - per-thread span cache and the allocation fast path.
+ *
+ * The algorithm and its invariants are explained at the top of mcache.c.
+ * The fast path (mspan_nextfreefast()) is here so that the allocation entry
+ * points inline it.
+ */
+#ifndef KGC_MCACHE_H
+#define KGC_MCACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/kgc.h>
+
+/* Objects below this size without pointers are packed by the tiny allocator. */
+#define KGC_TINY_SIZE		16
+#define KGC_TINY_SPANCLASS	KGC_SPANCLASS(2, 1)	/* 16-byte noscan */
+
+/**
+ * struct mspan - a span cached by an mcache (user-space copy of the
+ * kernel's struct kgc_span_desc, plus the allocation cursor)
+ * @alloccache: inverted @allocbits of the 64 objects starting at
+ *	@freeindex: bit 0 set means object @freeindex is free
+ * @base: address of object 0; 0 when no span is cached
+ * @freeindex: every object below it is allocated (or was skipped as
+ *	allocated); the next free object is found at or above it
+ * @nelems: objects in the span
+ * @elemsize: bytes per object
+ * @spanclass: span class
+ * @flags: KGC_SPAN_* (KGC_SPAN_NEEDZERO)
+ * @allocount: objects handed out from this span while cached
+ * @allocbits: allocation bits as the kernel handed them out (1 =
+ *	allocated; bits at and beyond @nelems set)
+ */
+struct mspan {
+	uint64_t alloccache;
+	uintptr_t base;
+	uint32_t freeindex;
+	uint32_t nelems;
+	uint32_t elemsize;
+	uint32_t spanclass;
+	uint32_t flags;
+	uint32_t allocount;
+	uint64_t allocbits[KGC_ALLOC_WORDS];
+};
+
+/**
+ * struct kgc_counters - library-side statistics of a thread
+ *
+ * Fields as in struct kgc_heap_stats.
+ */
+struct kgc_counters {
+	uint64_t alloc_precise;
+	uint64_t alloc_conservative;
+	uint64_t alloc_noscan;
+	uint64_t alloc_tiny;
+	uint64_t alloc_large;
+	uint64_t bytes_allocated;
+	uint64_t frees_large;
+	uint64_t refills;
+	uint64_t span_returns;
+	uint64_t syscalls;
+	uint64_t barrier_records;
+	uint64_t barrier_flushes;
+	uint64_t barrier_shaded;
+};
+
+/**
+ * struct mcache - per-thread allocation cache (Go's mcache)
+ * @tiny: current tiny block (16 bytes), 0 for none
+ * @tinyoffset: next free byte in it
+ * @stats: counters
+ * @alloc: one cached span per span class; an empty struct mspan (all zero)
+ *	when none is cached
+ */
+struct mcache {
+	uintptr_t tiny;
+	uintptr_t tinyoffset;
+	struct kgc_counters stats;
+	struct mspan alloc[KGC_NR_SPANCLASSES];
+};
+
+struct kgc_thread;
+
+void mspan_load(struct mspan *s, const struct kgc_span_desc *d);
+int mspan_validate(const struct kgc_span_desc *d, uint32_t spanclass,
+		   uintptr_t lo, uintptr_t hi);
+uint32_t mspan_nextfreeindex(struct mspan *s);
+void mcache_reset(struct mcache *c);
+void *mcache_nextfree(struct kgc_thread *t, uint32_t spanclass);
+int mcache_release_all(struct kgc_thread *t);
+
+static inline unsigned int kgc_ctz64(uint64_t x)
+{
+	return (unsigned int)__builtin_ctzll(x);	/* x != 0 */
+}
+
+/**
+ * mspan_nextfreefast() - the allocation fast path (Go's nextFreeFast)
+ * @s: cached span
+ *
+ * Takes the lowest set bit of the alloc cache: no lock, no atomic, no
+ * system call. Leaves the work of moving to the next 64 objects, and every
+ * other hard case, to mcache_nextfree().
+ *
+ * Return: a free object, or NULL when the slow path must run.
+ */
+static inline void *mspan_nextfreefast(struct mspan *s)
+{
+	uint64_t cache = s->alloccache;
+	unsigned int bit;
+	uint32_t result, freeidx;
+
+	if (__builtin_expect(cache == 0, 0))
+		return NULL;
+	bit = kgc_ctz64(cache);
+	result = s->freeindex + bit;
+	if (__builtin_expect(result >= s->nelems, 0))
+		return NULL;
+	freeidx = result + 1;
+	/* Crossing into the next word needs a refill of the cache. */
+	if (freeidx % 64 == 0 && freeidx != s->nelems)
+		return NULL;
+	/* Two shifts: bit + 1 may be 64, which C does not allow in one. */
+	s->alloccache = (cache >> bit) >> 1;
+	s->freeindex = freeidx;
+	s->allocount++;
+	return (void *)(s->base + (uintptr_t)result * s->elemsize);
+}
+
+#endif /* KGC_MCACHE_H */

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR MIT)
+/*
+ * bits.c - the mcache's bit tricks on spans filled in by hand: the alloc
+ * cache (ctz over inverted alloc bits), its refill at 64-object word
+ * boundaries, and the fast and slow paths against a bit-by-bit reference,
+ * on span memory from malloc.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "tap.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return rng_state = x;
+}
+
+static bool allocated(const struct kgc_span_desc *d, uint32_t i)
+{
+	return d->allocbits[i / 64] >> (i % 64) & 1;
+}
+
+/* A descriptor as the kernel builds it: tail bits set. */
+static void desc_init(struct kgc_span_desc *d, uintptr_t base, uint32_t nelems,
+		      uint32_t elemsize, uint32_t freeindex)
+{
+	uint32_t i;
+
+	memset(d, 0, sizeof(*d));
+	d->base = base;
+	d->nelems = nelems;
+	d->elemsize = elemsize;
+	d->freeindex = freeindex;
+	d->npages = 1;
+	for (i = 0; i < KGC_ALLOC_WORDS; i++) {
+		uint32_t first = i * 64;
+
+		if (first >= nelems)
+			d->allocbits[i] = ~0ULL;
+		else if (nelems - first < 64)
+			d->allocbits[i] |= ~0ULL << (nelems - first);
+	}
+	for (i = 0; i < freeindex; i++)
+		d->allocbits[i / 64] |= 1ULL << (i % 64);
+}
+
+/* Allocate like mcache_alloc() minus the refill: fast, then slow. */
+static void *span_alloc(struct mspan *s, bool *slow)
+{
+	void *v = mspan_nextfreefast(s);
+	uint32_t idx;
+
+	*slow = false;
+	if (v)
+		return v;
+	*slow = true;
+	idx = mspan_nextfreeindex(s);
+	if (idx == s->nelems)
+		return NULL;
+	return (void *)(s->base + (uintptr_t)idx * s->elemsize);
+}
+
+/* Invariant I2 of mcache.c. */
+static bool alloccache_ok(const struct mspan *s)
+{
+	uint32_t k;
+
+	if (s->freeindex >= s->nelems)
+		return true;
+	for (k = 0; k < 64; k++) {
+		uint32_t i = s->freeindex + k;
+		bool in_word = i / 64 == s->freeindex / 64 && i < s->nelems;
+		bool free = in_word && !(s->allocbits[i / 64] >> (i % 64) & 1);
+
+		if ((bool)(s->alloccache >> k & 1) != free)
+			return false;
+	}
+	return true;
+}
+
+static void test_ctz(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < 64; i++) {
+		CHECK_EQ(kgc_ctz64(1ULL << i), i);
+		CHECK_EQ(kgc_ctz64(~0ULL << i), i);
+	}
+}
+
+static void test_load_shifts_cache_to_freeindex(void)
+{
+	struct kgc_span_desc d;
+	struct mspan s;
+
+	desc_init(&d, 0x100000, 200, 16, 70);
+	d.allocbits[1] |= 1ULL << 8;	/* object 72 taken */
+	mspan_load(&s, &d);
+	CHECK_EQ(s.freeindex, 70);
+	CHECK(s.alloccache == ~d.allocbits[1] >> 6);
+	CHECK_EQ(s.alloccache & 7, 3);	/* 70, 71 free; 72 not */
+	CHECK(alloccache_ok(&s));
+	CHECK_EQ(s.allocount, 0);
+}
+
+static void test_empty_span_takes_slow_path(void)
+{
+	struct mspan s;
+
+	memset(&s, 0, sizeof(s));
+	CHECK(mspan_nextfreefast(&s) == NULL);
+	CHECK_EQ(mspan_nextfreeindex(&s), 0);	/* == nelems: refill */
+	CHECK_EQ(s.freeindex, 0);
+}
+
+static void test_full_span(void)
+{
+	struct kgc_span_desc d;
+	struct mspan s;
+
+	desc_init(&d, 0x100000, 170, 48, 170);
+	mspan_load(&s, &d);
+	CHECK_EQ(s.alloccache, 0);
+	CHECK(mspan_nextfreefast(&s) == NULL);
+	CHECK_EQ(mspan_nextfreeindex(&s), 170);
+}
+
+/* Every object of a fresh 1024-object span, in order; 15 word crossings. */
+static void test_fresh_span_in_order(void)
+{
+	struct kgc_span_desc d;
+	unsigned int slow = 0, i;
+	struct mspan s;
+	char *mem = aligned_alloc(KGC_PAGE_SIZE, KGC_PAGE_SIZE);
+
+	REQUIRE(mem);
+	desc_init(&d, (uintptr_t)mem, 1024, 8, 0);
+	mspan_load(&s, &d);
+	for (i = 0; i < 1024; i++) {
+		bool was_slow;
+		char *p = span_alloc(&s, &was_slow);
+
+		if (p != mem + 8 * i) {
+			tap_fail(__FILE__, __LINE__, "object %u at %p, want %p",
+				 i, (void *)p, (void *)(mem + 8 * i));
+			break;
+		}
+		memset(p, 0x11, 8);
+		slow += was_slow;
+	}
+	CHECK_EQ(slow, 15);	/* objects 64, 128, ..., 960 */
+	CHECK_EQ(s.freeindex, 1024);
+	CHECK_EQ(s.allocount, 1024 - 15);	/* the slow path's caller counts */
+	{
+		bool was_slow;
+
+		CHECK(span_alloc(&s, &was_slow) == NULL);
+	}
+	free(mem);
+}
+
+/*
+ * Random alloc bits, sizes and start indexes: the objects handed out are
+ * exactly the free ones at or above freeindex, in order, and written
+ * patterns never overlap.
+ */
+static void test_random_spans_match_reference(void)
+{
+	static const uint32_t nelems_list[] = {
+		1, 2, 5, 63, 64, 65, 73, 127, 128, 129, 170, 512, 1000, 1024,
+	};
+	unsigned int round;
+
+	for (round = 0; round < 3000; round++) {
+		uint32_t nelems = nelems_list[rng() % ARRAY_SIZE(nelems_list)];
+		uint32_t elemsize = (uint32_t)(KGC_PAGE_SIZE / nelems) & ~7U;
+		uint32_t fi = (uint32_t)(rng() % (nelems + 1));
+		struct kgc_span_desc d;
+		struct mspan s;
+		uint32_t i, want;
+		unsigned char *mem;
+		int density = (int)(rng() % 4);
+
+		if (!elemsize)
+			elemsize = 8;
+		mem = calloc(nelems, elemsize);
+		REQUIRE(mem);
+		desc_init(&d, (uintptr_t)mem, nelems, elemsize, fi);
+		for (i = 0; i < KGC_ALLOC_WORDS; i++) {
+			uint64_t r = rng();
+
+			if (density == 0)
+				r = 0;
+			else if (density == 1)
+				r &= rng();
+			else if (density == 3)
+				r |= rng();
+			d.allocbits[i] |= r;
+		}
+		mspan_load(&s, &d);
+		want = fi;
+		for (;;) {
+			bool was_slow;
+			unsigned char *p;
+
+			while (want < nelems && allocated(&d, want))
+				want++;
+			p = span_alloc(&s, &was_slow);
+			if (want == nelems) {
+				if (p) {
+					tap_fail(__FILE__, __LINE__,
+						 "round %u: object past the end", round);
+					goto next;
+				}
+				break;
+			}
+			if (p != mem + (size_t)want * elemsize) {
+				tap_fail(__FILE__, __LINE__,
+					 "round %u (nelems %u, fi %u): got index %ld, want %u",
+					 round, nelems, fi,
+					 p ? (long)((p - mem) / elemsize) : -1L,
+					 want);
+				goto next;
+			}
+			if (p[0] != 0) {
+				tap_fail(__FILE__, __LINE__, "object handed out twice");
+				goto next;
+			}
+			memset(p, 0x5a, elemsize);
+			if (!alloccache_ok(&s)) {
+				tap_fail(__FILE__, __LINE__,
+					 "round %u: alloc cache invariant broken at freeindex %u",
+					 round, s.freeindex);
+				goto next;
+			}
+			want++;
+		}
+		CHECK_EQ(s.freeindex, nelems);
+next:
+		free(mem);
+		if (tap_case_failed)
+			return;
+	}
+}
+
+TAP_MAIN(
+	TAP_CASE(test_ctz),
+	TAP_CASE(test_load_shifts_cache_to_freeindex),
+	TAP_CASE(test_empty_span_takes_slow_path),
+	TAP_CASE(test_full_span),
+	TAP_CASE(test_fresh_span_in_order),
+	TAP_CASE(test_random_spans_match_reference),
+)
