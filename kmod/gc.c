@@ -419,8 +419,12 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 			memset(&tmp, 0, sizeof(tmp));
 			tmp.m = &gc->mark;
 		}
-		/* A stack is scanned once per cycle, at its first ack. */
-		if (stack && ack) {
+		/*
+		 * A stack is scanned once per cycle: the words of a large
+		 * stack may come in several calls, the last one with
+		 * KGC_SP_ACK, which completes the scan.
+		 */
+		if (stack && t && phase != KGC_PHASE_OFF) {
 			spin_lock(&gc->lock);
 			scan_stack = t->scanned_cycle != cycle;
 			spin_unlock(&gc->lock);
@@ -441,11 +445,11 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 		kgc_marker_flush(w);
 		if (ret)
 			return ret;
-		if (scan_stack) {
-			spin_lock(&gc->lock);
-			t->scanned_cycle = cycle;
-			spin_unlock(&gc->lock);
-		}
+	}
+	if (scan_stack && ack) {
+		spin_lock(&gc->lock);
+		t->scanned_cycle = cycle;
+		spin_unlock(&gc->lock);
 	}
 
 	if (ack) {
@@ -720,6 +724,8 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	cyc.pause_start_ns = kgc_gc_handshake(gc, KGC_PHASE_MARK);
 	if (kthread_should_stop())
 		return;
+	/* The barrier is on in every thread: objects may turn black now. */
+	WRITE_ONCE(gc->draining, true);
 	kgc_gc_scan_roots(gc, w);
 	kgc_gc_drain(gc, w);
 
@@ -735,6 +741,7 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	marked = kgc_gc_take_marked(gc, w);
 
 	down_write(&gc->shade_sem);
+	WRITE_ONCE(gc->draining, false);
 	mutex_lock(&h->lock);
 	h->marking = false;
 	h->sweepgen += 2;
@@ -892,7 +899,7 @@ void kgc_gc_after_refill(struct kgc_gc *gc, bool alloc)
 			kgc_gc_request(gc, KGC_REASON_PACER);
 		return;
 	}
-	if (phase != KGC_PHASE_MARK || !alloc)
+	if (phase != KGC_PHASE_MARK || !alloc || !READ_ONCE(gc->draining))
 		return;
 	budget = kgc_pacer_assist_budget(live, READ_ONCE(gc->heap_goal),
 					 READ_ONCE(gc->trigger), KGC_PAGE_SIZE * 4);
@@ -901,7 +908,7 @@ void kgc_gc_after_refill(struct kgc_gc *gc, bool alloc)
 		return;
 	cpu0 = current->se.sum_exec_runtime;
 	down_read(&gc->shade_sem);
-	if (READ_ONCE(gc->phase) == KGC_PHASE_MARK)
+	if (READ_ONCE(gc->phase) == KGC_PHASE_MARK && READ_ONCE(gc->draining))
 		kgc_mark_drain(&t->w, budget);
 	up_read(&gc->shade_sem);
 	kgc_marker_flush(&t->w);

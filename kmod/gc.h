@@ -119,6 +119,9 @@ struct kgc_root {
  * @assist_ns: CPU time of assists in the current cycle
  * @signals: signals sent
  * @checkmark_errors: objects checkmark found reachable but unmarked
+ * @draining: every thread acknowledged mark start: the write barrier is
+ *	on everywhere, so objects may now be scanned (blackened); until then
+ *	stacks and barrier buffers only grey objects and nobody assists
  * @created_ns: when the heap was created
  * @stack_roots: stack words of the termination handshake (checkmark)
  * @nstack_roots: their number
@@ -163,6 +166,7 @@ struct kgc_gc {
 	u64 assist_ns;
 	u64 signals;
 	u64 checkmark_errors;
+	bool draining;
 	u64 created_ns;
 	u64 *stack_roots;
 	u32 nstack_roots;

@@ -152,6 +152,7 @@ struct kgc_span_desc {
  * @resv: reserved, must be zero
  * @span: out: the new span (zero when none was asked for)
  *
+ * The span given back stays given back even when getting a new one fails.
  * Errors: EINVAL for a bad span class, a @put_base that is not a span this
  * heap handed out and that is still cached (foreign or returned twice), a
  * @put_freeindex out of range; ENOMEM when the heap is full.
@@ -369,9 +370,10 @@ struct kgc_span_mark {
 #define KGC_SP_ACK		(1U << 0)	/* acknowledge handshake @epoch */
 /*
  * @ptrs are the caller's stack and register words (a stack scan) rather
- * than its write-barrier buffer. A stack scan greys objects in the mark
- * start handshake; in mark termination stacks need no rescan (the hybrid
- * barrier) and it only feeds the checkmark verification.
+ * than its write-barrier buffer. A stack is scanned once per cycle: its
+ * words may come in several calls, the last with KGC_SP_ACK. The first
+ * scan of a cycle greys objects; in later handshakes stacks need no rescan
+ * (the hybrid barrier) and the words only feed the checkmark verification.
  */
 #define KGC_SP_STACK		(1U << 1)
 #define KGC_SP_FLAGS		(KGC_SP_ACK | KGC_SP_STACK)
@@ -384,7 +386,8 @@ struct kgc_span_mark {
  * @ptrs: in: user pointer to @nptrs candidate pointers (stack and register
  *	words, write barrier buffer); each is checked against the heap
  * @spans: in: user pointer to @nspans struct kgc_span_mark
- * @nptrs: in: at most KGC_SP_MAX_PTRS
+ * @nptrs: in: at most KGC_SP_MAX_PTRS (only words pointing into the heap
+ *	need to be passed)
  * @nspans: in: at most KGC_NR_SPANCLASSES
  * @resv: reserved, must be zero
  * @phase: out: the phase after the call
