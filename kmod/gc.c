@@ -65,6 +65,7 @@
 #include "sweep.h"
 
 unsigned int kgc_handshake_grace_us = 2000;
+unsigned int kgc_mark_workers = 1;
 
 /* Words copied from user space at a time. */
 #define KGC_COPY_WORDS	512
@@ -106,6 +107,9 @@ int kgc_gc_init(struct kgc_gc *gc, struct kgc_heap *heap)
 	init_waitqueue_head(&gc->release_wait);
 	init_waitqueue_head(&gc->done_wait);
 	init_waitqueue_head(&gc->kick);
+	init_waitqueue_head(&gc->work_wait);
+	init_waitqueue_head(&gc->idle_wait);
+	atomic_set(&gc->active, 0);
 	gc->gc_percent = 100;
 	gc->memory_limit = -1;
 	gc->created_ns = kgc_now();
@@ -152,7 +156,10 @@ void kgc_gc_destroy(struct kgc_gc *gc)
 {
 	struct kgc_thread *t, *tn;
 	struct kgc_root *r, *rn;
+	unsigned int i;
 
+	for (i = 0; i < gc->nworkers; i++)
+		kthread_stop(gc->workers[i]);
 	if (gc->marker)
 		kthread_stop(gc->marker);
 	list_for_each_entry_safe(t, tn, &gc->threads, node)
@@ -605,16 +612,70 @@ out:
 	kfree(buf);
 }
 
-/* Drain until the grey set is empty, recovering from overflows. */
+static bool kgc_gc_workers_idle(struct kgc_gc *gc)
+{
+	return !atomic_read(&gc->active) || kgc_mark_has_work(&gc->mark);
+}
+
+/*
+ * Drain until the grey set is empty, recovering from overflows. With mark
+ * workers, the set is only empty when it holds no buffer and no worker is
+ * scanning (a worker holds grey objects in its local buffer): Go's
+ * "all workers idle and no work" termination rule.
+ */
 static void kgc_gc_drain(struct kgc_gc *gc, struct kgc_marker *w)
 {
-	do {
+	if (gc->nworkers)
+		wake_up_all(&gc->work_wait);
+	for (;;) {
+		atomic_inc(&gc->active);
 		while (!kgc_mark_drain(w, -1))
 			;
 		kgc_marker_flush(w);
-		if (gc->mark.overflow)
+		atomic_dec(&gc->active);
+		if (gc->mark.overflow) {
 			kgc_mark_rescan(w);
-	} while (kgc_mark_has_work(&gc->mark) || gc->mark.overflow);
+			continue;
+		}
+		if (kgc_mark_has_work(&gc->mark))
+			continue;
+		if (!gc->nworkers)
+			break;
+		wait_event(gc->idle_wait, kgc_gc_workers_idle(gc));
+		if (!atomic_read(&gc->active) && !kgc_mark_has_work(&gc->mark) &&
+		    !gc->mark.overflow)
+			break;
+	}
+}
+
+/* An extra mark worker: drains the grey set whenever marking is on. */
+static int kgc_gc_worker_fn(void *data)
+{
+	struct kgc_gc *gc = data;
+	struct kgc_marker w;
+
+	if (cgroup_attach_task_all(gc->owner, current))
+		pr_warn_once("mark worker not in the owner's cgroups\n");
+	if (kgc_marker_init(&w, &gc->mark))
+		return -ENOMEM;
+	while (!kthread_should_stop()) {
+		wait_event_interruptible(gc->work_wait, kthread_should_stop() ||
+			(READ_ONCE(gc->draining) &&
+			 kgc_mark_has_work(&gc->mark)));
+		if (kthread_should_stop())
+			break;
+		down_read(&gc->shade_sem);
+		if (READ_ONCE(gc->draining)) {
+			atomic_inc(&gc->active);
+			kgc_mark_drain(&w, -1);
+			kgc_marker_flush(&w);
+			atomic_dec(&gc->active);
+		}
+		up_read(&gc->shade_sem);
+		wake_up(&gc->idle_wait);
+	}
+	kgc_marker_destroy(&w);
+	return 0;
 }
 
 /* Clear every span's checkmark bits. */
@@ -839,7 +900,7 @@ static int kgc_gc_marker_fn(void *data)
 }
 
 /**
- * kgc_gc_start() - start the marker thread, once the heap is mapped
+ * kgc_gc_start() - start the marker and mark workers, once the heap is mapped
  * @gc: collector
  *
  * Return: 0 or a negative errno from kthread_run().
@@ -848,11 +909,21 @@ int kgc_gc_start(struct kgc_gc *gc)
 {
 	struct task_struct *task;
 
+	unsigned int i, n = clamp(kgc_mark_workers, 1U,
+				  (unsigned int)KGC_MAX_MARK_WORKERS);
+
 	task = kthread_run(kgc_gc_marker_fn, gc, "kgc-mark/%d",
 			   task_tgid_nr(gc->owner));
 	if (IS_ERR(task))
 		return PTR_ERR(task);
 	gc->marker = task;
+	for (i = 0; i + 1 < n; i++) {
+		task = kthread_run(kgc_gc_worker_fn, gc, "kgc-markw/%d",
+				   task_tgid_nr(gc->owner));
+		if (IS_ERR(task))
+			break;	/* fewer workers: still correct */
+		gc->workers[gc->nworkers++] = task;
+	}
 	return 0;
 }
 

@@ -73,10 +73,18 @@ struct kgc_root {
 	u64 *bitmap;
 };
 
+/* Most mark worker threads per heap (module parameter mark_workers). */
+#define KGC_MAX_MARK_WORKERS	8
+
 /**
  * struct kgc_gc - the collector of one heap
  * @heap: the heap
  * @marker: the marker kernel thread ("kgc-mark/<pid>")
+ * @workers: extra mark workers ("kgc-markw/<pid>"), mark_workers - 1 of them
+ * @nworkers: how many
+ * @active: mark workers (the marker included) inside a drain right now
+ * @work_wait: idle mark workers wait here for grey objects
+ * @idle_wait: the marker waits here for the workers to go idle
  * @owner: the task that created the heap (cgroup of the marker thread)
  * @lock: protects @phase, @epoch, @threads and what the threads say about
  *	themselves, @requested, @reason and the statistics below; a spinlock
@@ -129,6 +137,11 @@ struct kgc_root {
 struct kgc_gc {
 	struct kgc_heap *heap;
 	struct task_struct *marker;
+	struct task_struct *workers[KGC_MAX_MARK_WORKERS];
+	unsigned int nworkers;
+	atomic_t active;
+	wait_queue_head_t work_wait;
+	wait_queue_head_t idle_wait;
 	struct task_struct *owner;
 	spinlock_t lock;
 	u32 phase;
@@ -184,5 +197,6 @@ void kgc_gc_stats(struct kgc_gc *gc, struct kgc_gc_stats *st);
 void kgc_gc_after_refill(struct kgc_gc *gc, bool handed_out);
 
 extern unsigned int kgc_handshake_grace_us;
+extern unsigned int kgc_mark_workers;
 
 #endif /* _KGC_GC_H */

@@ -36,6 +36,9 @@
 module_param_named(max_heap_mb, kgc_max_heap_mb, ulong, 0644);
 MODULE_PARM_DESC(max_heap_mb,
 		 "Largest heap a process may reserve, in MiB (default 65536)");
+module_param_named(mark_workers, kgc_mark_workers, uint, 0644);
+MODULE_PARM_DESC(mark_workers,
+		 "Mark threads per heap, the marker included (1-8, default 1)");
 module_param_named(handshake_grace_us, kgc_handshake_grace_us, uint, 0644);
 MODULE_PARM_DESC(handshake_grace_us,
 		 "How long a GC handshake waits for a thread before signalling it, in microseconds (default 2000)");
