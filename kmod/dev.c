@@ -22,6 +22,7 @@
 
 #include "dev.h"
 #include "heap.h"
+#include "trace.h"
 
 /**
  * kgc_api_handshake() - the KGC_IOC_API handshake on a kernel copy
@@ -74,6 +75,8 @@ static long kgc_ioctl_refill(struct kgc_heap *heap, void *arg)
 	struct kgc_refill *r = arg;
 	long ret = kgc_mheap_refill(&heap->mheap, r);
 
+	trace_kgc_refill(r->put_base, r->spanclass, r->span.base,
+			 r->span.nelems, r->span.freeindex, ret);
 	if (!ret)
 		kgc_gc_after_refill(&heap->gc, r->span.nelems != 0);
 	return ret;
@@ -82,10 +85,12 @@ static long kgc_ioctl_refill(struct kgc_heap *heap, void *arg)
 static long kgc_ioctl_large_alloc(struct kgc_heap *heap, void *arg)
 {
 	struct kgc_large *l = arg;
-	bool needzero;
+	bool needzero = false;
 	long ret;
 
 	ret = kgc_mheap_alloc_large(&heap->mheap, l, &needzero);
+	trace_kgc_large_alloc(l->size, l->addr, l->npages, needzero && !ret,
+			      ret);
 	if (ret)
 		return ret;
 	/* Reused pages hold old objects: the kernel promises zero. */

@@ -63,6 +63,7 @@
 #include "heap.h"
 #include "pacer.h"
 #include "sweep.h"
+#include "trace.h"
 
 unsigned int kgc_handshake_grace_us = 2000;
 unsigned int kgc_mark_workers = 1;
@@ -772,6 +773,8 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	mutex_unlock(&h->lock);
 	cyc.heap_before = live0;
 	cyc.heap_goal = gc->heap_goal;
+	trace_kgc_gc_start(task_tgid_nr(gc->owner), gc->num_gc + 1, reason,
+			   live0, gc->heap_goal);
 	gc->assist_ns = 0;
 	if (gc->debug & KGC_GCDEBUG_CHECKMARK) {
 		gc->nstack_roots = 0;
@@ -785,6 +788,8 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	cyc.pause_start_ns = kgc_gc_handshake(gc, KGC_PHASE_MARK);
 	if (kthread_should_stop())
 		return;
+	trace_kgc_handshake(task_tgid_nr(gc->owner), KGC_PHASE_MARK, gc->epoch,
+			    cyc.pause_start_ns, gc->nthreads, gc->signals);
 	/* The barrier is on in every thread: objects may turn black now. */
 	WRITE_ONCE(gc->draining, true);
 	kgc_gc_scan_roots(gc, w);
@@ -792,6 +797,8 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 
 	/* 4. Mark termination: the world waits in KGC_IOC_SAFEPOINT. */
 	t0 = kgc_now();
+	trace_kgc_mark_done(task_tgid_nr(gc->owner), t0 - cyc.start_ns,
+			    READ_ONCE(gc->mark.overflow));
 	kgc_gc_handshake(gc, KGC_PHASE_MARK_TERM);
 	if (kthread_should_stop())
 		return;
@@ -837,6 +844,11 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	spin_unlock(&gc->lock);
 	up_write(&gc->shade_sem);
 	wake_up_all(&gc->release_wait);
+	trace_kgc_handshake(task_tgid_nr(gc->owner), KGC_PHASE_MARK_TERM,
+			    cyc.num ? gc->epoch : 0, cyc.pause_term_ns,
+			    cyc.threads, cyc.signals);
+	trace_kgc_gc_end(task_tgid_nr(gc->owner), cyc.num, marked,
+			 cyc.next_goal, cyc.pause_term_ns);
 
 	/* 5. Sweep in the background (refills sweep on demand meanwhile). */
 	kgc_sweep_all(h);
@@ -846,6 +858,8 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	WRITE_ONCE(gc->ctl->heap_live, h->live_bytes);
 	mutex_unlock(&h->lock);
 	cyc.mark_cpu_ns = current->se.sum_exec_runtime - cpu0;
+	trace_kgc_sweep_done(task_tgid_nr(gc->owner), cyc.num, cyc.swept_spans,
+			     cyc.freed_objects);
 	spin_lock(&gc->lock);
 	gc->cpu_ns += cyc.mark_cpu_ns + cyc.assist_ns;
 	memcpy(&gc->ctl->cycles[cyc.num % KGC_CYCLE_RING], &cyc, sizeof(cyc));
