@@ -61,19 +61,20 @@ static void kgc_dev_test_handshake_rejects_bad_input(struct kunit *test)
  */
 static void kgc_dev_test_ioctl_lookup(struct kunit *test)
 {
-	unsigned int nr;
+	unsigned int nr, cmd;
 
 	for (nr = 0; nr < 64; nr++) {
 		bool supported = KGC_IOCTLS_SUPPORTED & (1ULL << nr);
 
-		KUNIT_EXPECT_EQ(test, !!kgc_ioctl_lookup(nr < ARRAY_SIZE(kgc_ioctls) &&
-				kgc_ioctls[nr].fn ? kgc_ioctls[nr].cmd :
-				_IOWR(KGC_IOC_MAGIC, nr, u64)), supported);
+		cmd = _IOWR(KGC_IOC_MAGIC, nr, u64);
+		if (nr < ARRAY_SIZE(kgc_ioctls) && kgc_ioctls[nr].fn)
+			cmd = kgc_ioctls[nr].cmd;
+		KUNIT_EXPECT_EQ(test, !!kgc_ioctl_lookup(cmd), supported);
 	}
-	KUNIT_EXPECT_NOT_NULL(test, kgc_ioctl_lookup(_IOWR(KGC_IOC_MAGIC,
-					KGC_IOC_NR_REFILL, struct kgc_stats)));
-	KUNIT_EXPECT_NULL(test, kgc_ioctl_lookup(_IOR(KGC_IOC_MAGIC,
-					KGC_IOC_NR_REFILL, struct kgc_refill)));
+	cmd = _IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_REFILL, struct kgc_stats);
+	KUNIT_EXPECT_NOT_NULL(test, kgc_ioctl_lookup(cmd));
+	cmd = _IOR(KGC_IOC_MAGIC, KGC_IOC_NR_REFILL, struct kgc_refill);
+	KUNIT_EXPECT_NULL(test, kgc_ioctl_lookup(cmd));
 	KUNIT_EXPECT_NULL(test, kgc_ioctl_lookup(_IOWR('x', KGC_IOC_NR_API,
 						       struct kgc_api)));
 	KUNIT_EXPECT_NULL(test, kgc_ioctl_lookup(_IO(KGC_IOC_MAGIC, 0x3f)));
@@ -90,6 +91,7 @@ static struct kunit_suite kgc_dev_test_suite = {
 	.name = "kgc_dev",
 	.test_cases = kgc_dev_test_cases,
 };
+
 kunit_test_suite(kgc_dev_test_suite);
 
 #endif /* _KGC_DEV_TEST_H */

@@ -544,7 +544,7 @@ static void kgc_gc_nudge(struct kgc_gc *gc, u64 start)
 
 /*
  * Raise a handshake for @phase and wait until every thread acknowledged it.
- * Returns the wall time from the request to the last acknowledgement, or 0
+ * Returns the wall time from the request to the last acknowledgment, or 0
  * when the marker is told to stop.
  */
 static u64 kgc_gc_handshake(struct kgc_gc *gc, u32 phase)
@@ -660,9 +660,10 @@ static int kgc_gc_worker_fn(void *data)
 	if (kgc_marker_init(&w, &gc->mark))
 		return -ENOMEM;
 	while (!kthread_should_stop()) {
-		wait_event_interruptible(gc->work_wait, kthread_should_stop() ||
-			(READ_ONCE(gc->draining) &&
-			 kgc_mark_has_work(&gc->mark)));
+		wait_event_interruptible(gc->work_wait,
+					 kthread_should_stop() ||
+					 (READ_ONCE(gc->draining) &&
+					  kgc_mark_has_work(&gc->mark)));
 		if (kthread_should_stop())
 			break;
 		down_read(&gc->shade_sem);
@@ -883,8 +884,9 @@ static int kgc_gc_marker_fn(void *data)
 		u32 reason;
 
 		wait_event_interruptible_timeout(gc->kick,
-			READ_ONCE(gc->requested) || kthread_should_stop(),
-			KGC_FORCE_PERIOD_SEC * HZ);
+						 READ_ONCE(gc->requested) ||
+						 kthread_should_stop(),
+						 KGC_FORCE_PERIOD_SEC * HZ);
 		if (kthread_should_stop())
 			break;
 		spin_lock(&gc->lock);
@@ -1162,9 +1164,9 @@ static int kgc_gc_run(struct kgc_gc *gc, struct kgc_gc_ctl *c)
 	kgc_gc_request(gc, KGC_REASON_MANUAL);
 	for (;;) {
 		ret = wait_event_interruptible(gc->done_wait,
-				READ_ONCE(gc->num_gc) >= target ||
-				!READ_ONCE(gc->marker) ||
-				(t && kgc_gc_parked_due(gc, t)));
+					       READ_ONCE(gc->num_gc) >= target ||
+					       !READ_ONCE(gc->marker) ||
+					       (t && kgc_gc_parked_due(gc, t)));
 		if (ret || READ_ONCE(gc->num_gc) >= target ||
 		    !READ_ONCE(gc->marker))
 			break;

@@ -143,7 +143,7 @@ struct kgc_gc {
 	wait_queue_head_t work_wait;
 	wait_queue_head_t idle_wait;
 	struct task_struct *owner;
-	spinlock_t lock;
+	spinlock_t lock;	/* phase, epoch, threads, pacer, stats */
 	u32 phase;
 	u32 epoch;
 	u32 released;
@@ -151,7 +151,7 @@ struct kgc_gc {
 	unsigned int nthreads;
 	unsigned long *slots;
 	struct rw_semaphore shade_sem;
-	struct mutex roots_lock;
+	struct mutex roots_lock;	/* roots, nroots */
 	struct list_head roots;
 	unsigned int nroots;
 	wait_queue_head_t hs_wait;

@@ -194,6 +194,7 @@ static struct kgc_span *kgc_mark_span_of(struct kgc_mheap *h, u64 addr)
 	if (addr < h->base)
 		return NULL;
 	page = (addr - h->base) >> KGC_PAGE_SHIFT;
+	/* Pairs with kgc_mheap_grow(): the arena tables are there. */
 	if (page >= smp_load_acquire(&h->narenas) * KGC_ARENA_PAGES)
 		return NULL;
 	map = READ_ONCE(h->spanmap[page / KGC_ARENA_PAGES]);
@@ -395,6 +396,7 @@ void kgc_mark_rescan(struct kgc_marker *w)
 	spin_lock(&m->lock);
 	m->overflow = false;
 	spin_unlock(&m->lock);
+	/* Pairs with kgc_mheap_grow(): the arena tables are there. */
 	for (a = 0; a < smp_load_acquire(&h->narenas); a++) {
 		/* The heap lock keeps the arena's spans from being freed. */
 		mutex_lock(&h->lock);

@@ -60,7 +60,7 @@ struct kgc_mark {
 	struct kgc_mheap *h;
 	const struct kgc_mark_ops *ops;
 	void *ctx;
-	spinlock_t lock;
+	spinlock_t lock;	/* full, empty, their counts, overflow */
 	struct list_head full;
 	struct list_head empty;
 	unsigned long nfull;

@@ -238,6 +238,7 @@ static struct kunit_suite kgc_mheap_test_suite = {
 	.name = "kgc_mheap",
 	.test_cases = kgc_mheap_test_cases,
 };
+
 kunit_test_suite(kgc_mheap_test_suite);
 
 #endif /* _KGC_MHEAP_TEST_H */

@@ -41,7 +41,7 @@
  * @poison_ctx: its argument
  */
 struct kgc_mheap {
-	struct mutex lock;
+	struct mutex lock;	/* everything below, and every span */
 	u64 base;
 	unsigned long max_pages;
 	struct kgc_pageheap pages;

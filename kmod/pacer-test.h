@@ -7,7 +7,7 @@
 
 #include <kunit/test.h>
 
-#define MiB (1ULL << 20)
+#define MiB BIT_ULL(20)
 
 /* GOGC=100 doubles the marked heap; the trigger is 70% of the way. */
 static void kgc_pacer_test_gogc_100(struct kunit *test)
@@ -88,6 +88,7 @@ static struct kunit_suite kgc_pacer_test_suite = {
 	.name = "kgc_pacer",
 	.test_cases = kgc_pacer_test_cases,
 };
+
 kunit_test_suite(kgc_pacer_test_suite);
 
 #endif /* _KGC_PACER_TEST_H */

@@ -96,6 +96,7 @@ static struct kunit_suite kgc_sizeclass_test_suite = {
 	.name = "kgc_sizeclass",
 	.test_cases = kgc_sizeclass_test_cases,
 };
+
 kunit_test_suite(kgc_sizeclass_test_suite);
 
 #endif /* _KGC_SIZECLASS_TEST_H */

@@ -23,8 +23,9 @@
  */
 #include "sizeclass.h"
 
-#define KGC_CLASS_SIZE(c, size, npages)		[c] = (size),
-#define KGC_CLASS_NPAGES(c, size, npages)	[c] = (npages),
+/* The table lists classes in order, from 0. */
+#define KGC_CLASS_SIZE(c, size, npages)		(size),
+#define KGC_CLASS_NPAGES(c, size, npages)	(npages),
 
 /* Bytes per object of each size class; class 0 (large) is 0. */
 const u32 kgc_class_size[KGC_NR_SIZE_CLASSES] = {

@@ -101,6 +101,7 @@ static struct kunit_suite kgc_span_test_suite = {
 	.name = "kgc_span",
 	.test_cases = kgc_span_test_cases,
 };
+
 kunit_test_suite(kgc_span_test_suite);
 
 #endif /* _KGC_SPAN_TEST_H */
