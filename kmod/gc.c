@@ -171,7 +171,7 @@ void kgc_gc_destroy(struct kgc_gc *gc)
 	}
 	if (gc->heap->mapped)
 		kgc_mark_destroy(&gc->mark);
-	kfree(gc->stack_roots);
+	kvfree(gc->stack_roots);
 	if (gc->ctl)
 		vunmap(gc->ctl);
 	bitmap_free(gc->slots);
