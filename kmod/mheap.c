@@ -259,13 +259,18 @@ static int kgc_mheap_uncache(struct kgc_mheap *h, u64 base, u32 freeindex,
 	if (freeindex < s->freeindex || freeindex > s->nelems)
 		return -EINVAL;
 	c = &h->central[s->spanclass];
+	/*
+	 * Held across a mark termination: sweep it for that cycle first, while
+	 * freeindex still says where the mcache's objects begin. Recording
+	 * first would move freeindex past the objects allocated black (and
+	 * after the cycle), and the sweep would free them.
+	 */
+	if (s->sweepgen != h->sweepgen)
+		kgc_sweep_span(h, s);
 	if (!discard)
 		n = kgc_mheap_record(h, s, freeindex);
 	kgc_mheap_sub_live(h, (u64)(s->handout_free > n ?
 				    s->handout_free - n : 0) * s->elemsize);
-	/* Held across a mark termination: sweep it for that cycle now. */
-	if (s->sweepgen != h->sweepgen)
-		kgc_sweep_span(h, s);
 	list_del_init(&s->list);
 	kgc_central_uncached(c, s);
 	s->black_from = KGC_NO_BLACK;

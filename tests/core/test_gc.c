@@ -404,6 +404,47 @@ static void test_cached_span_across_cycle(void)
 }
 
 /*
+ * A span held across mark termination and given back before the
+ * background sweep reached it is swept on return: the objects its mcache
+ * allocated black, and those allocated after the cycle, must survive.
+ * (Recording the mcache's allocations before that sweep freed them all.)
+ */
+static void test_cached_span_returned_before_sweep(void)
+{
+	struct cache c;
+	u64 white_live, white_dead, black, after;
+	struct kgc_span *s;
+
+	setup();
+	cache_get(&c, KGC_SPANCLASS(2, 0));
+	white_live = cache_alloc(&c, 0);
+	white_dead = cache_alloc(&c, 0);
+	h.marking = true;
+	mutex_lock(&h.lock);
+	s = kgc_mheap_span_of(&h, c.r.span.base);
+	s->black_from = c.next;
+	mutex_unlock(&h.lock);
+	black = cache_alloc(&c, 0);
+	kgc_mark_shade(&w, white_live);
+	kgc_mark_drain(&w, -1);
+	/* Mark termination without the background sweep. */
+	mutex_lock(&h.lock);
+	h.marking = false;
+	h.sweepgen += 2;
+	mutex_unlock(&h.lock);
+	after = cache_alloc(&c, 0);
+	cache_put(&c);
+	EXPECT(allocated(white_live));
+	EXPECT(!allocated(white_dead));
+	EXPECT(allocated(black));
+	EXPECT(allocated(after));
+	kgc_sweep_all(&h);
+	EXPECT(allocated(black));
+	EXPECT(allocated(after));
+	teardown();
+}
+
+/*
  * Spans handed out while marking allocate black; returned during the
  * cycle, their new objects carry mark bits and survive the sweep.
  */
@@ -438,6 +479,7 @@ static const struct tap_test tests[] = {
 	TEST(large_object_oblets, 0),
 	TEST(overflow_rescan, 0),
 	TEST(cached_span_across_cycle, 0),
+	TEST(cached_span_returned_before_sweep, 0),
 	TEST(allocate_black_span, 0),
 };
 
