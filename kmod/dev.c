@@ -22,6 +22,7 @@
 
 #include "dev.h"
 #include "heap.h"
+#include "objstate.h"
 #include "trace.h"
 
 /**
@@ -104,9 +105,14 @@ static long kgc_ioctl_free(struct kgc_heap *heap, void *arg)
 {
 	struct kgc_free *f = arg;
 
+	long ret;
+
 	if (f->resv)
 		return -EINVAL;
-	return kgc_mheap_free(&heap->mheap, f->addr);
+	ret = kgc_mheap_free(&heap->mheap, f->addr);
+	if (!ret)
+		kgc_scav_kick(heap);
+	return ret;
 }
 
 static long kgc_ioctl_stats(struct kgc_heap *heap, void *arg)
@@ -148,6 +154,16 @@ static long kgc_ioctl_gc_stats(struct kgc_heap *heap, void *arg)
 {
 	kgc_gc_stats(&heap->gc, arg);
 	return 0;
+}
+
+static long kgc_ioctl_scavenge(struct kgc_heap *heap, void *arg)
+{
+	return kgc_scav_ioctl(heap, arg);
+}
+
+static long kgc_ioctl_obj_state(struct kgc_heap *heap, void *arg)
+{
+	return kgc_obj_state(heap, arg);
 }
 
 /**
@@ -195,6 +211,10 @@ static const struct kgc_ioctl_desc kgc_ioctls[] = {
 		  true, true, kgc_ioctl_gc),
 	KGC_IOCTL(KGC_IOC_NR_GC_STATS, KGC_IOC_GC_STATS,
 		  KGC_GC_STATS_SIZE_VER0, true, true, kgc_ioctl_gc_stats),
+	KGC_IOCTL(KGC_IOC_NR_SCAVENGE, KGC_IOC_SCAVENGE,
+		  KGC_SCAVENGE_SIZE_VER0, true, false, kgc_ioctl_scavenge),
+	KGC_IOCTL(KGC_IOC_NR_OBJ_STATE, KGC_IOC_OBJ_STATE,
+		  KGC_OBJ_STATE_SIZE_VER0, true, false, kgc_ioctl_obj_state),
 };
 
 /* The largest argument struct: the dispatcher's kernel buffer. */
@@ -209,6 +229,8 @@ union kgc_ioctl_arg {
 	struct kgc_roots roots;
 	struct kgc_gc_ctl gc;
 	struct kgc_gc_stats gc_stats;
+	struct kgc_scavenge scavenge;
+	struct kgc_obj_state obj_state;
 };
 
 /**

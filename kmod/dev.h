@@ -22,7 +22,9 @@ struct kgc_ioctl_desc;
 	 1ULL << KGC_IOC_NR_SAFEPOINT |		\
 	 1ULL << KGC_IOC_NR_ROOTS |			\
 	 1ULL << KGC_IOC_NR_GC |			\
-	 1ULL << KGC_IOC_NR_GC_STATS)
+	 1ULL << KGC_IOC_NR_GC_STATS |			\
+	 1ULL << KGC_IOC_NR_SCAVENGE |			\
+	 1ULL << KGC_IOC_NR_OBJ_STATE)
 
 int kgc_dev_init(void);
 void kgc_dev_exit(void);

@@ -112,7 +112,8 @@ int kgc_gc_init(struct kgc_gc *gc, struct kgc_heap *heap)
 	init_waitqueue_head(&gc->idle_wait);
 	atomic_set(&gc->active, 0);
 	gc->gc_percent = 100;
-	gc->memory_limit = -1;
+	/* GOMEMLIMIT's default: the owner's cgroup memory.max, if any. */
+	gc->memory_limit = kgc_scav_cgroup_limit(current->mm);
 	gc->created_ns = kgc_now();
 	gc->slots = bitmap_zalloc(KGC_MAX_THREADS, GFP_KERNEL_ACCOUNT);
 	if (!gc->slots)
@@ -866,6 +867,8 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	memcpy(&gc->ctl->cycles[cyc.num % KGC_CYCLE_RING], &cyc, sizeof(cyc));
 	spin_unlock(&gc->lock);
 	wake_up_all(&gc->done_wait);
+	/* The goal moved and sweeping freed pages: scavenge the excess. */
+	kgc_scav_kick(gc->heap);
 }
 
 static int kgc_gc_marker_fn(void *data)
@@ -972,6 +975,7 @@ void kgc_gc_after_refill(struct kgc_gc *gc, bool alloc)
 	long budget;
 
 	WRITE_ONCE(gc->ctl->heap_live, live);
+	kgc_scav_kick(heap);
 	if (!gc->marker)
 		return;
 	if (phase == KGC_PHASE_OFF) {

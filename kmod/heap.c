@@ -28,9 +28,11 @@
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
+#include "debugfs.h"
 #include "heap.h"
 
 unsigned long kgc_max_heap_mb = 64 * 1024;
@@ -87,6 +89,9 @@ struct kgc_heap *kgc_heap_create(struct file *file)
 			goto err_gc;
 		}
 	}
+	ret = kgc_scav_init(heap);
+	if (ret)
+		goto err_gc;
 
 	mutex_lock(&kgc_heaps_lock);
 	list_for_each_entry(other, &kgc_heaps, node) {
@@ -100,9 +105,11 @@ struct kgc_heap *kgc_heap_create(struct file *file)
 	mmgrab(heap->mm);
 	list_add_tail(&heap->node, &kgc_heaps);
 	mutex_unlock(&kgc_heaps_lock);
+	kgc_debugfs_heap_add(heap);
 	return heap;
 
 err_gc:
+	kgc_scav_destroy(heap);
 	kgc_gc_destroy(&heap->gc);
 	xa_for_each(&heap->pages, idx, page)
 		put_page(page);
@@ -124,10 +131,13 @@ void kgc_heap_destroy(struct kgc_heap *heap)
 	struct page *page;
 	unsigned long idx;
 
+	/* Waits for readers of the heap's debugfs files. */
+	kgc_debugfs_heap_remove(heap);
 	mutex_lock(&kgc_heaps_lock);
 	list_del(&heap->node);
 	mutex_unlock(&kgc_heaps_lock);
 
+	kgc_scav_destroy(heap);
 	kgc_gc_destroy(&heap->gc);
 	if (heap->mapped)
 		kgc_mheap_destroy(&heap->mheap);
@@ -149,7 +159,36 @@ void kgc_heap_destroy(struct kgc_heap *heap)
  */
 bool kgc_heap_ready(struct kgc_heap *heap)
 {
+	/* Pairs with kgc_heap_mmap(): the mheap is initialised. */
 	return smp_load_acquire(&heap->mapped);
+}
+
+/*
+ * A reference to the page at @idx of the page store, or NULL. The
+ * scavenger takes pages out of the store and frees them concurrently
+ * (kgc_heap_drop_pages()), so this is the page cache's speculative lookup:
+ * take a reference only if the page is not already being freed, and keep
+ * it only if the page is still the one stored at @idx.
+ */
+static struct page *kgc_heap_get_page(struct kgc_heap *heap, unsigned long idx)
+{
+	XA_STATE(xas, &heap->pages, idx);
+	struct page *page;
+
+	rcu_read_lock();
+repeat:
+	xas_reset(&xas);
+	page = xas_load(&xas);
+	if (xas_retry(&xas, page))
+		goto repeat;
+	if (page && !get_page_unless_zero(page))
+		goto repeat;
+	if (page && unlikely(page != xas_reload(&xas))) {
+		put_page(page);
+		goto repeat;
+	}
+	rcu_read_unlock();
+	return page;
 }
 
 static vm_fault_t kgc_heap_fault(struct vm_fault *vmf)
@@ -158,26 +197,25 @@ static vm_fault_t kgc_heap_fault(struct vm_fault *vmf)
 	unsigned long idx = vmf->pgoff - heap->pgoff;
 	struct page *page, *old;
 
-	page = xa_load(&heap->pages, idx);
-	if (!page) {
+	while (!(page = kgc_heap_get_page(heap, idx))) {
 		page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT);
 		if (!page)
 			return VM_FAULT_OOM;
+		/* The fault's own reference, before anyone can see the page. */
+		get_page(page);
 		old = xa_cmpxchg(&heap->pages, idx, NULL, page,
 				 GFP_KERNEL_ACCOUNT);
-		if (xa_is_err(old)) {
-			__free_page(page);
-			return VM_FAULT_OOM;
-		}
-		if (old) {
-			__free_page(page);
-			page = old;
-		} else {
+		if (!old) {
 			atomic_long_inc(&heap->resident);
 			atomic_long_inc(&heap->faults);
+			break;
 		}
+		put_page(page);
+		__free_page(page);
+		if (xa_is_err(old))
+			return VM_FAULT_OOM;
+		/* Another fault stored one first: look it up again. */
 	}
-	get_page(page);
 	vmf->page = page;
 	return 0;
 }
@@ -190,14 +228,9 @@ static vm_fault_t kgc_heap_fault(struct vm_fault *vmf)
 static void kgc_heap_copy(struct kgc_heap *heap, unsigned long idx,
 			  unsigned int off, void *buf, size_t len)
 {
-	struct page *page;
+	struct page *page = kgc_heap_get_page(heap, idx);
 	void *kaddr;
 
-	rcu_read_lock();
-	page = xa_load(&heap->pages, idx);
-	if (page && !get_page_unless_zero(page))
-		page = NULL;
-	rcu_read_unlock();
 	if (!page) {
 		memset(buf, 0, len);
 		return;
@@ -343,6 +376,65 @@ void kgc_heap_zero(struct kgc_heap *heap, u64 addr, u64 len)
 }
 
 /**
+ * kgc_heap_drop_pages() - give the memory of a run of heap pages back
+ * @heap: heap
+ * @page: first heap page (KGC_PAGE_SIZE units from the heap's base)
+ * @npages: heap pages in the run
+ *
+ * The run must be free and reserved by the caller, so that nobody can
+ * allocate it meanwhile (reclaim.c). Its pages leave the page store first,
+ * so that a fault from then on gets a fresh zeroed page instead of one
+ * about to be freed; then every mapping of the run is zapped, which drops
+ * the page tables' references; then, once no fault is still working on a
+ * page (the page lock), the store's references are put and the pages
+ * freed. Lookups (kgc_heap_get_page(): a speculative reference, checked
+ * against the store) see either a page they hold a reference to or none.
+ * Sleeps (i_mmap_rwsem): the caller holds no kgc lock.
+ *
+ * Return: base pages freed (pages of the run that were never touched have
+ * none).
+ */
+unsigned long kgc_heap_drop_pages(struct kgc_heap *heap, unsigned long page,
+				  unsigned long npages)
+{
+	unsigned long first = page << (KGC_PAGE_SHIFT - PAGE_SHIFT);
+	unsigned long last = first + (npages << (KGC_PAGE_SHIFT - PAGE_SHIFT)) - 1;
+	XA_STATE(xas, &heap->pages, first);
+	struct page *p, *tmp;
+	unsigned long n = 0;
+	LIST_HEAD(dropped);
+
+	xas_lock(&xas);
+	xas_for_each(&xas, p, last) {
+		xas_store(&xas, NULL);
+		/* Ours alone now; heap pages are never on an LRU list. */
+		list_add(&p->lru, &dropped);
+		n++;
+	}
+	xas_unlock(&xas);
+	if (!n)
+		return 0;
+	atomic_long_sub(n, &heap->resident);
+	unmap_mapping_range(heap->mapping,
+			    (loff_t)(heap->pgoff + first) << PAGE_SHIFT,
+			    (loff_t)(last - first + 1) << PAGE_SHIFT, 1);
+	list_for_each_entry_safe(p, tmp, &dropped, lru) {
+		list_del(&p->lru);
+		/*
+		 * A fault may have mapped the page just before the zap: it
+		 * holds the page locked until it is done with it (it dirties
+		 * and unlocks the page after installing the PTE, whose
+		 * reference the zap dropped). Wait for that, as truncation
+		 * does, before the last reference goes.
+		 */
+		lock_page(p);
+		unlock_page(p);
+		put_page(p);
+	}
+	return n;
+}
+
+/**
  * kgc_heap_mmap() - map the heap or its pointer bitmap
  * @heap: heap of the caller's mm
  * @vma: the new mapping
@@ -392,7 +484,9 @@ int kgc_heap_mmap(struct kgc_heap *heap, struct vm_area_struct *vma)
 				kgc_mheap_destroy(&heap->mheap);
 		}
 		if (!ret) {
+			kgc_scav_attach(heap);
 			heap->size = len;
+			/* Publish the initialised mheap (kgc_heap_ready()). */
 			smp_store_release(&heap->mapped, true);
 		}
 	} else if (vma->vm_pgoff == bitmap_pgoff) {

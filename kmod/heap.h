@@ -13,6 +13,7 @@
 
 #include "gc.h"
 #include "mheap.h"
+#include "reclaim.h"
 
 /*
  * Each heap owns a 1 TiB window of the device's file offsets, so that its
@@ -23,7 +24,7 @@
 #define KGC_WINDOW_SHIFT	40
 #define KGC_BITMAP_WINDOW	(1ULL << (KGC_WINDOW_SHIFT - 1))
 #define KGC_CTL_WINDOW		(3ULL << (KGC_WINDOW_SHIFT - 2))
-#define KGC_MAX_HEAPS		(1 << 20)
+#define KGC_MAX_HEAPS		BIT(20)
 
 /**
  * struct kgc_heap - the heap of one process (one open of /dev/kgc)
@@ -48,13 +49,14 @@
  * @faults: faults that allocated a page
  * @node: link in the list of heaps (kgc_heaps_lock)
  * @gc: the collector
+ * @scav: the scavenger's state (reclaim.c)
  */
 struct kgc_heap {
 	struct mm_struct *mm;
 	struct address_space *mapping;
 	int id;
 	unsigned long pgoff;
-	struct mutex setup_lock;
+	struct mutex setup_lock;	/* handshake and mmap state */
 	bool api_done;
 	u64 features;
 	bool mapped;
@@ -67,6 +69,7 @@ struct kgc_heap {
 	atomic_long_t faults;
 	struct list_head node;
 	struct kgc_gc gc;
+	struct kgc_scav scav;
 };
 
 struct kgc_heap *kgc_heap_create(struct file *file);
@@ -77,6 +80,8 @@ unsigned long kgc_heap_get_unmapped_area(struct kgc_heap *heap,
 					 unsigned long addr, unsigned long len,
 					 unsigned long pgoff, unsigned long flags);
 void kgc_heap_zero(struct kgc_heap *heap, u64 addr, u64 len);
+unsigned long kgc_heap_drop_pages(struct kgc_heap *heap, unsigned long page,
+				  unsigned long npages);
 
 extern unsigned long kgc_max_heap_mb;
 

@@ -15,13 +15,26 @@
  *   sizeclass.c  the size-class table
  *   gc.c         the collector: threads, handshakes, marker thread, pacer
  *   mark.c       tri-colour marking;  sweep.c  sweeping;  pacer.c  pacing
+ *   debugfs.c    /sys/kernel/debug/kgc: per-heap stats and size classes
+ *   scavenge.c   which free pages to give back first, and how much
+ *   reclaim.c    giving them back: shrinker, background scavenger, explicit
+ *   objstate.c   which addresses are allocated objects (heap profile)
  *
  * Lock order (outermost first):
  *   mmap_lock -> kgc_heap.setup_lock -> kgc_mheap.lock
  *   kgc_gc.roots_lock -> mmap_lock (the marker reads roots holding it)
  *   kgc_gc.shade_sem (read) -> kgc_mheap.lock -> kgc_mark.lock
+ *   kgc_debugfs_lock -> kgc_mheap.lock -> kgc_gc.lock (module-wide debugfs
+ *   files visiting each heap)
+ *   kgc_mheap.lock -> kgc_scav.lock (a spinlock, innermost)
  *   kgc_gc.lock, kgc_heaps_lock and the xarray lock of kgc_heap.pages
  *   are leaves.
+ *   The scavenger (reclaim.c) holds no kgc lock while it unmaps and frees
+ *   pages (i_mmap_rwsem, page-table locks): it reserves the run under
+ *   kgc_mheap.lock, drops it, gives the memory back, takes it again. The
+ *   shrinker runs inside memory reclaim, which may be entered with any
+ *   kgc lock held: it only ever mutex_trylock()s kgc_mheap.lock, and
+ *   list_lru's lock is held only by callbacks that take references.
  *   kgc_mheap.lock and kgc_gc.lock are never held across a user memory
  *   access; shade_sem (read) and roots_lock may be.
  */
@@ -30,6 +43,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 
+#include "debugfs.h"
 #include "dev.h"
 #include "heap.h"
 
@@ -42,6 +56,9 @@ MODULE_PARM_DESC(mark_workers,
 module_param_named(handshake_grace_us, kgc_handshake_grace_us, uint, 0644);
 MODULE_PARM_DESC(handshake_grace_us,
 		 "How long a GC handshake waits for a thread before signalling it, in microseconds (default 2000)");
+module_param_named(scavenge_cpu_percent, kgc_scav_cpu_percent, uint, 0644);
+MODULE_PARM_DESC(scavenge_cpu_percent,
+		 "Share of a CPU each heap's background scavenger may use, 0 to switch it off (default 1)");
 
 static int __init kgc_init(void)
 {
@@ -60,10 +77,20 @@ static int __init kgc_init(void)
 	BUILD_BUG_ON(sizeof(struct kgc_gc_ctl) != KGC_GC_CTL_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct kgc_gc_stats) != KGC_GC_STATS_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct kgc_ctl) > KGC_CTL_SIZE);
+	BUILD_BUG_ON(sizeof(struct kgc_scavenge) != KGC_SCAVENGE_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kgc_obj_state) != KGC_OBJ_STATE_SIZE_VER0);
 
+	ret = kgc_reclaim_init();
+	if (ret) {
+		pr_err("cannot register the shrinker: %d\n", ret);
+		return ret;
+	}
+	kgc_debugfs_init();
 	ret = kgc_dev_init();
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", KGC_DEVICE_NAME, ret);
+		kgc_debugfs_exit();
+		kgc_reclaim_exit();
 		return ret;
 	}
 	pr_info("ready: /dev/%s, api %#llx\n", KGC_DEVICE_NAME, KGC_API);
@@ -73,6 +100,8 @@ static int __init kgc_init(void)
 static void __exit kgc_exit(void)
 {
 	kgc_dev_exit();
+	kgc_debugfs_exit();
+	kgc_reclaim_exit();
 }
 
 module_init(kgc_init);

@@ -57,12 +57,17 @@ int kgc_mheap_init(struct kgc_mheap *h, u64 base, unsigned long max_pages)
 	ret = kgc_pageheap_init(&h->pages, max_pages);
 	if (ret)
 		goto err_spanmap;
+	ret = kgc_scavidx_init(&h->scav, max_pages);
+	if (ret)
+		goto err_pages;
 	for (i = 0; i < KGC_NR_SPANCLASSES; i++)
 		kgc_central_init(&h->central[i], i);
 	INIT_LIST_HEAD(&h->large);
 	INIT_LIST_HEAD(&h->cached);
 	return 0;
 
+err_pages:
+	kgc_pageheap_destroy(&h->pages);
 err_spanmap:
 	kvfree(h->spanmap);
 err_lock:
@@ -95,6 +100,7 @@ void kgc_mheap_destroy(struct kgc_mheap *h)
 		kvfree(map);
 	}
 	kvfree(h->spanmap);
+	kgc_scavidx_destroy(&h->scav);
 	kgc_pageheap_destroy(&h->pages);
 	mutex_destroy(&h->lock);
 }
@@ -164,6 +170,11 @@ static struct kgc_span *kgc_mheap_alloc_span(struct kgc_mheap *h,
 	start = kgc_pageheap_alloc(&h->pages, npages, &nscav);
 	if (start < 0 && !kgc_mheap_grow(h, npages))
 		start = kgc_pageheap_alloc(&h->pages, npages, &nscav);
+	/* A scavenger holds free pages for a moment: wait for them. */
+	while (start < 0 && h->scav.inflight && h->scav_wait) {
+		h->scav_wait(h);
+		start = kgc_pageheap_alloc(&h->pages, npages, &nscav);
+	}
 	if (start < 0) {
 		kfree(s);
 		return NULL;
@@ -188,6 +199,7 @@ void kgc_mheap_free_span(struct kgc_mheap *h, struct kgc_span *s)
 	lockdep_assert_held(&h->lock);
 	kgc_mheap_map_span(h, s, NULL);
 	kgc_pageheap_free(&h->pages, s->start, s->npages);
+	kgc_scavidx_note_free(&h->scav, s->start, s->npages);
 	h->nr_spans--;
 	h->inuse_pages -= s->npages;
 	s->state = 0;

@@ -7,6 +7,7 @@
 
 #include "central.h"
 #include "pages.h"
+#include "scavenge.h"
 
 /**
  * struct kgc_mheap - Go's mheap for one process
@@ -39,6 +40,12 @@
  * @freed_objects: objects freed by sweeping
  * @poison: when set, called with the memory of each object sweep frees
  * @poison_ctx: its argument
+ * @scav: when the free pages of each chunk were freed (the scavenger's
+ *	index, scavenge.c)
+ * @scav_wait: when set, called (lock held) when no run of free pages fits
+ *	while a scavenger holds some reserved (@scav.inflight): drops the
+ *	lock, waits for the scavengers to give the pages back, takes the
+ *	lock again (reclaim.c)
  */
 struct kgc_mheap {
 	struct mutex lock;	/* everything below, and every span */
@@ -64,6 +71,8 @@ struct kgc_mheap {
 	u64 freed_objects;
 	void (*poison)(void *ctx, u64 addr, u64 len);
 	void *poison_ctx;
+	struct kgc_scavidx scav;
+	void (*scav_wait)(struct kgc_mheap *h);
 };
 
 int kgc_mheap_init(struct kgc_mheap *h, u64 base, unsigned long max_pages);

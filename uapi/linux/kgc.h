@@ -39,6 +39,7 @@
 #ifndef _UAPI_LINUX_KGC_H
 #define _UAPI_LINUX_KGC_H
 
+#include <linux/const.h>
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
@@ -52,9 +53,9 @@
  * the heap grows in 64 MiB arenas.
  */
 #define KGC_PAGE_SHIFT		13
-#define KGC_PAGE_SIZE		(1UL << KGC_PAGE_SHIFT)
+#define KGC_PAGE_SIZE		_BITUL(KGC_PAGE_SHIFT)
 #define KGC_ARENA_SHIFT		26
-#define KGC_ARENA_SIZE		(1UL << KGC_ARENA_SHIFT)
+#define KGC_ARENA_SIZE		_BITUL(KGC_ARENA_SHIFT)
 #define KGC_MAX_SMALL_SIZE	32768
 /* Most objects a small span holds (8-byte class, one page). */
 #define KGC_SPAN_MAX_OBJS	1024
@@ -72,10 +73,10 @@
 #define KGC_NR_SPANCLASSES		(KGC_NR_SIZE_CLASSES * 2)
 
 /* Features (struct kgc_api.features). */
-#define KGC_FEATURE_HEAP	(1ULL << 0)	/* heap, spans, large objects */
-#define KGC_FEATURE_PTRBITMAP	(1ULL << 1)	/* pointer bitmap mapping */
-#define KGC_FEATURE_STATS	(1ULL << 2)	/* KGC_IOC_STATS */
-#define KGC_FEATURE_GC		(1ULL << 3)	/* collector, control page */
+#define KGC_FEATURE_HEAP	_BITULL(0)	/* heap, spans, large objects */
+#define KGC_FEATURE_PTRBITMAP	_BITULL(1)	/* pointer bitmap mapping */
+#define KGC_FEATURE_STATS	_BITULL(2)	/* KGC_IOC_STATS */
+#define KGC_FEATURE_GC		_BITULL(3)	/* collector, control page */
 #define KGC_FEATURES_ALL	(KGC_FEATURE_HEAP | KGC_FEATURE_PTRBITMAP | \
 				 KGC_FEATURE_STATS | KGC_FEATURE_GC)
 
@@ -132,13 +133,13 @@ struct kgc_span_desc {
 
 /* struct kgc_span_desc.flags */
 /* Free objects may hold old data: zero each object before handing it out. */
-#define KGC_SPAN_NEEDZERO	(1U << 0)
+#define KGC_SPAN_NEEDZERO	_BITUL(0)
 
 #define KGC_NO_SPANCLASS	0xffffffffU
 
 /* struct kgc_refill.flags */
 /* The returned span's objects are all free again (region-style release). */
-#define KGC_REFILL_DISCARD	(1U << 0)
+#define KGC_REFILL_DISCARD	_BITUL(0)
 #define KGC_REFILL_FLAGS	KGC_REFILL_DISCARD
 
 /**
@@ -167,7 +168,7 @@ struct kgc_refill {
 };
 
 /* struct kgc_large.flags */
-#define KGC_LARGE_NOSCAN	(1U << 0)
+#define KGC_LARGE_NOSCAN	_BITUL(0)
 #define KGC_LARGE_FLAGS		KGC_LARGE_NOSCAN
 
 /**
@@ -259,7 +260,7 @@ struct kgc_stats {
 #define KGC_CYCLE_RING		16
 
 /* struct kgc_ctl.slots[]: written by the thread that owns the slot. */
-#define KGC_SLOT_PARKED		(1U << 0)	/* in a blocking region */
+#define KGC_SLOT_PARKED		_BITUL(0)	/* in a blocking region */
 
 /**
  * struct kgc_cycle - summary of one finished GC cycle (for gctrace)
@@ -270,7 +271,7 @@ struct kgc_stats {
  * @heap_marked: bytes marked reachable
  * @heap_goal: the goal the pacer had set for this cycle
  * @next_goal: the goal of the next cycle
- * @pause_start_ns: mark start handshake: request to last acknowledgement
+ * @pause_start_ns: mark start handshake: request to last acknowledgment
  * @pause_term_ns: mark termination: request to release of the threads
  * @mark_ns: wall time of the concurrent mark phase
  * @mark_cpu_ns: CPU time of the mark workers
@@ -311,6 +312,10 @@ struct kgc_cycle {
  * @num_gc: cycles completed
  * @heap_live: bytes allocated (as of the last span refill)
  * @heap_goal: the pacer's goal for the current or next cycle
+ * @scav_background: bytes of free heap pages the background scavenger gave
+ *	back to the system so far (for gctrace's scavenger lines)
+ * @scav_shrinker: bytes the kernel's memory reclaim (the shrinker) took
+ * @scav_explicit: bytes given back by KGC_SCAV_RELEASE
  * @cycles: the last KGC_CYCLE_RING cycles, cycle n at n % KGC_CYCLE_RING
  * @slots: per attached thread (struct kgc_thread_attach.slot), KGC_SLOT_*;
  *	the only part user space writes
@@ -324,7 +329,10 @@ struct kgc_ctl {
 	__u64 num_gc;
 	__u64 heap_live;
 	__u64 heap_goal;
-	__u64 resv[12];
+	__u64 scav_background;
+	__u64 scav_shrinker;
+	__u64 scav_explicit;
+	__u64 resv[9];
 	struct kgc_cycle cycles[KGC_CYCLE_RING];
 	__u32 slots[KGC_MAX_THREADS];
 };
@@ -367,7 +375,7 @@ struct kgc_span_mark {
 };
 
 /* struct kgc_safepoint.flags */
-#define KGC_SP_ACK		(1U << 0)	/* acknowledge handshake @epoch */
+#define KGC_SP_ACK		_BITUL(0)	/* acknowledge handshake @epoch */
 /*
  * @ptrs are the caller's stack and register words (a stack scan) rather
  * than its write-barrier buffer. A stack is scanned once per cycle: its
@@ -375,7 +383,7 @@ struct kgc_span_mark {
  * scan of a cycle greys objects; in later handshakes stacks need no rescan
  * (the hybrid barrier) and the words only feed the checkmark verification.
  */
-#define KGC_SP_STACK		(1U << 1)
+#define KGC_SP_STACK		_BITUL(1)
 #define KGC_SP_FLAGS		(KGC_SP_ACK | KGC_SP_STACK)
 
 /**
@@ -411,10 +419,10 @@ struct kgc_safepoint {
 #define KGC_SP_MAX_PTRS		65536
 
 /* struct kgc_roots.flags */
-#define KGC_ROOTS_REMOVE	(1U << 0)	/* remove the range at @start */
+#define KGC_ROOTS_REMOVE	_BITUL(0)	/* remove the range at @start */
 #define KGC_ROOTS_FLAGS		KGC_ROOTS_REMOVE
 #define KGC_MAX_ROOTS		4096
-#define KGC_MAX_ROOT_BYTES	(1ULL << 30)
+#define KGC_MAX_ROOT_BYTES	_BITULL(30)
 
 /**
  * struct kgc_roots - KGC_IOC_ROOTS: register or remove a root range
@@ -445,9 +453,9 @@ struct kgc_roots {
 #define KGC_GC_SET_DEBUG	4	/* @value: KGC_GCDEBUG_* bits */
 
 /* KGC_GC_SET_DEBUG bits */
-#define KGC_GCDEBUG_CHECKMARK	(1ULL << 0)	/* verify marking (slow) */
-#define KGC_GCDEBUG_POISON	(1ULL << 1)	/* poison freed objects */
-#define KGC_GCDEBUG_NOROOTS	(1ULL << 2)	/* BROKEN on purpose: skip roots */
+#define KGC_GCDEBUG_CHECKMARK	_BITULL(0)	/* verify marking (slow) */
+#define KGC_GCDEBUG_POISON	_BITULL(1)	/* poison freed objects */
+#define KGC_GCDEBUG_NOROOTS	_BITULL(2)	/* BROKEN on purpose: skip roots */
 #define KGC_GCDEBUG_ALL		(KGC_GCDEBUG_CHECKMARK | KGC_GCDEBUG_POISON | \
 				 KGC_GCDEBUG_NOROOTS)
 
@@ -512,6 +520,115 @@ struct kgc_gc_stats {
 	__u64 pause_ns[256];
 };
 
+/*
+ * The scavenger
+ * -------------
+ * Free heap pages (pages of no span) that are still resident are given
+ * back to the system in three ways: a background scavenger keeps the
+ * retained heap (pages in use plus free resident pages) within 10% of the
+ * pacer's heap goal and 95% of the memory limit, using about 1% of a CPU;
+ * the kernel's memory reclaim takes them when memory is tight (globally or
+ * in the heap owner's memory cgroup); and KGC_SCAV_RELEASE gives them back
+ * at once (Go's debug.FreeOSMemory, after a collection). A page given back
+ * reads as zero when it is touched again.
+ */
+
+/*
+ * struct kgc_scavenge.op: QUERY only reports the counters; RELEASE gives
+ * back free pages now, up to @value bytes (0: all of them); SET_BACKGROUND
+ * switches the background scavenger on (@value 1, the default) or off (0).
+ */
+#define KGC_SCAV_QUERY		0
+#define KGC_SCAV_RELEASE	1
+#define KGC_SCAV_SET_BACKGROUND	2
+
+/**
+ * struct kgc_scavenge - KGC_IOC_SCAVENGE: give free heap memory back, and
+ * the scavenger's counters
+ * @op: in: KGC_SCAV_*
+ * @flags: in: zero
+ * @value: in: the op's value
+ * @resv: reserved, must be zero
+ * @released: out: bytes this call gave back
+ * @retained: out: bytes of heap pages in use or free but resident (Go's
+ *	HeapInuse + HeapIdle - HeapReleased), what the scavenger steers
+ * @goal: out: the background scavenger's goal for @retained (KGC_GC_OFF:
+ *	none)
+ * @free_resident: out: bytes of free heap pages still resident
+ * @scav_background: out: bytes given back by the background scavenger
+ * @scav_shrinker: out: bytes given back to the kernel's memory reclaim
+ * @scav_explicit: out: bytes given back by KGC_SCAV_RELEASE
+ * @batches: out: runs of pages given back, by all three
+ * @oldest_free_ms: out: time since the oldest free resident page was
+ *	freed, in milliseconds (0 when there is none)
+ * @background: out: 1 when the background scavenger is on
+ * @resv2: zero
+ *
+ * Errors: EINVAL (unknown op, bad value, reserved fields), EINTR when a
+ * fatal signal stopped KGC_SCAV_RELEASE.
+ */
+struct kgc_scavenge {
+	__u32 op;
+	__u32 flags;
+	__u64 value;
+	__u64 resv[2];
+	__u64 released;
+	__u64 retained;
+	__u64 goal;
+	__u64 free_resident;
+	__u64 scav_background;
+	__u64 scav_shrinker;
+	__u64 scav_explicit;
+	__u64 batches;
+	__u64 oldest_free_ms;
+	__u32 background;
+	__u32 resv2;
+};
+
+/*
+ * Object state (for the heap profile)
+ * -----------------------------------
+ * A sampled heap profile remembers some allocated objects and must learn
+ * when each is freed. Sweeping frees objects in the kernel without telling
+ * user space, so after a cycle the library asks about its samples.
+ */
+
+/* Most addresses one KGC_IOC_OBJ_STATE call takes. */
+#define KGC_OBJ_STATE_MAX	65536
+
+/**
+ * struct kgc_obj_state - KGC_IOC_OBJ_STATE: which addresses lie in
+ * allocated objects
+ * @addrs: in: user pointer to @count __u64 addresses (any values)
+ * @state: in: user pointer to a bitmap of @count bits, in whole __u64
+ *	words ((@count + 63) / 64 of them); out: bit i (bit i % 64 of word
+ *	i / 64) is set when addrs[i] lies inside an object of this heap that
+ *	is allocated, as it will be once its span is swept: in a large
+ *	object's span; in a small span, in an object whose alloc bit is set
+ *	(for a span not yet swept since the last cycle, whose mark bit is
+ *	set), or at or beyond the index from which the span's mcache owns the
+ *	objects (the kernel's bits are stale there). Bits at and beyond @count
+ *	in the last word are zero.
+ * @count: in: number of addresses, at most KGC_OBJ_STATE_MAX; 0 does nothing
+ * @flags: in: zero
+ * @resv: reserved, must be zero
+ * @allocated: out: number of bits set
+ *
+ * An address in a free object, between objects, outside the heap or in
+ * free pages reads 0. A freed object whose memory was allocated again
+ * reads 1: the kernel does not know which allocation a caller means.
+ * Errors: EINVAL (@count, @flags, reserved fields), EFAULT, EINTR when a
+ * fatal signal is pending.
+ */
+struct kgc_obj_state {
+	__u64 addrs;
+	__u64 state;
+	__u32 count;
+	__u32 flags;
+	__u64 resv[2];
+	__u64 allocated;
+};
+
 /* Sizes of the first version of each struct (shorter ones get EINVAL). */
 #define KGC_API_SIZE_VER0	72
 #define KGC_API_SIZE_VER1	80
@@ -524,6 +641,8 @@ struct kgc_gc_stats {
 #define KGC_ROOTS_SIZE_VER0	40
 #define KGC_GC_CTL_SIZE_VER0	56
 #define KGC_GC_STATS_SIZE_VER0	2176
+#define KGC_SCAVENGE_SIZE_VER0	112
+#define KGC_OBJ_STATE_SIZE_VER0	48
 
 #define KGC_IOC_MAGIC		0xC6
 
@@ -538,17 +657,23 @@ struct kgc_gc_stats {
 #define KGC_IOC_NR_ROOTS	0x08
 #define KGC_IOC_NR_GC		0x09
 #define KGC_IOC_NR_GC_STATS	0x0a
+#define KGC_IOC_NR_SCAVENGE	0x0b
+#define KGC_IOC_NR_OBJ_STATE	0x0c
 
 #define KGC_IOC_API		_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_API, struct kgc_api)
 #define KGC_IOC_REFILL		_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_REFILL, struct kgc_refill)
 #define KGC_IOC_LARGE_ALLOC	_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_LARGE_ALLOC, struct kgc_large)
 #define KGC_IOC_FREE		_IOW(KGC_IOC_MAGIC, KGC_IOC_NR_FREE, struct kgc_free)
 #define KGC_IOC_STATS		_IOR(KGC_IOC_MAGIC, KGC_IOC_NR_STATS, struct kgc_stats)
-#define KGC_IOC_THREAD_ATTACH	_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_THREAD_ATTACH, struct kgc_thread_attach)
+#define KGC_IOC_THREAD_ATTACH	_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_THREAD_ATTACH, \
+				      struct kgc_thread_attach)
 #define KGC_IOC_THREAD_DETACH	_IO(KGC_IOC_MAGIC, KGC_IOC_NR_THREAD_DETACH)
 #define KGC_IOC_SAFEPOINT	_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_SAFEPOINT, struct kgc_safepoint)
 #define KGC_IOC_ROOTS		_IOW(KGC_IOC_MAGIC, KGC_IOC_NR_ROOTS, struct kgc_roots)
 #define KGC_IOC_GC		_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_GC, struct kgc_gc_ctl)
 #define KGC_IOC_GC_STATS	_IOR(KGC_IOC_MAGIC, KGC_IOC_NR_GC_STATS, struct kgc_gc_stats)
+#define KGC_IOC_SCAVENGE	_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_SCAVENGE, struct kgc_scavenge)
+#define KGC_IOC_OBJ_STATE	_IOWR(KGC_IOC_MAGIC, KGC_IOC_NR_OBJ_STATE, \
+				      struct kgc_obj_state)
 
 #endif /* _UAPI_LINUX_KGC_H */
