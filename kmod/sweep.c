@@ -115,6 +115,14 @@ u32 kgc_sweep_span(struct kgc_mheap *h, struct kgc_span *s)
 		limit = s->black_from != KGC_NO_BLACK ? s->black_from :
 			s->freeindex;
 		limit = min(max(limit, s->freeindex), s->nelems);
+		/*
+		 * The mcache handed out every object below limit: count them
+		 * as allocated, so the dead ones are freed like any other
+		 * (poisoned, and the span needs zeroing before reuse).
+		 */
+		if (limit > s->freeindex)
+			bitmap_set(s->allocbits, s->freeindex,
+				   limit - s->freeindex);
 		freed = kgc_sweep_bits(h, s, limit);
 		s->freeindex = limit;
 		s->black_from = KGC_NO_BLACK;

@@ -396,6 +396,10 @@ static void test_cached_span_across_cycle(void)
 	kgc_mark_shade(&w, before_live);
 	kgc_mark_drain(&w, -1);
 	finish_cycle();		/* the span is still cached: partly swept */
+	/* A dead object the mcache took was freed: the span needs zeroing. */
+	mutex_lock(&h.lock);
+	EXPECT(s->needzero);
+	mutex_unlock(&h.lock);
 	cache_put(&c);		/* and comes back now */
 	EXPECT(allocated(before_live));
 	EXPECT(!allocated(before_dead));
