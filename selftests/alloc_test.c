@@ -3,7 +3,9 @@
  * alloc_test - libkgc allocation against the real kgc.ko: every size class,
  * the tiny allocator, precise/conservative/noscan objects, large objects
  * and kgc_free(), statistics, bad sizes, running out of memory, shutdown
- * and init again, fork children, roots.
+ * and init again, fork children, roots; and the collector seen from one
+ * thread: what is reachable survives kgc_gc(), what is not is reclaimed,
+ * settings and statistics.
  *
  * One fixture per initialised heap (kgc_init() in the setup, kgc_shutdown()
  * in the teardown); the harness forks a process per test, so each test has
@@ -294,8 +296,8 @@ TEST_F(heap, stats_move)
 	ASSERT_EQ(a.refills + 3, b.refills);
 	ASSERT_EQ(a.span_returns + 2, b.span_returns);
 	ASSERT_EQ(a.kernel_refills + 3, b.kernel_refills);
-	/* Three refills and this stats call: nothing else. */
-	ASSERT_EQ(a.syscalls + 4, b.syscalls);
+	/* The attach, three refills and this stats call (two ioctls). */
+	ASSERT_EQ(a.syscalls + 6, b.syscalls);
 	ASSERT_EQ(a.spans_cached + 1, b.spans_cached);
 	ASSERT_LE(3 * KGC_PAGE_SIZE, b.heap_inuse);
 	ASSERT_LE(3 * KGC_PAGE_SIZE, b.heap_resident);
@@ -305,7 +307,8 @@ TEST_F(heap, stats_move)
 	ASSERT_EQ(1, b.threads);
 }
 
-/* Bad sizes fail with the documented errno and a message, no syscall. */
+/* Bad sizes fail with the documented errno and a message, no allocation
+ * syscall. */
 TEST_F(heap, bad_sizes)
 {
 	const struct kgc_type odd = { .size = 12, .ptrmap = node_ptrmap };
@@ -337,7 +340,9 @@ TEST_F(heap, bad_sizes)
 	ASSERT_EQ(ENOMEM, errno);
 	ASSERT_EQ(0, strncmp(kgc_last_error(), "kgc: ", 5));
 	b = read_stats();
-	ASSERT_EQ(a.syscalls + 1, b.syscalls);	/* the stats call only */
+	/* The attach (by the first allocation, even one that fails) and the
+	 * stats call: no allocation reached the kernel. */
+	ASSERT_EQ(a.syscalls + 3, b.syscalls);
 	ASSERT_EQ(0, b.alloc_noscan + b.alloc_conservative + b.alloc_precise);
 }
 
@@ -348,6 +353,8 @@ TEST_F(small_heap, out_of_memory)
 	int n, i;
 
 	HEAP_REQUIRED();
+	/* Without the collector: what is dropped below stays allocated. */
+	ASSERT_EQ(0, kgc_set_gc_percent(KGC_GOGC_OFF));
 	for (n = 0; n < 64; n++) {
 		objs[n] = kgc_alloc_noscan(4 << 20);
 		if (!objs[n])
@@ -463,24 +470,163 @@ TEST_F(heap, roots)
 	ASSERT_EQ(0, st.roots);
 }
 
-/* Collector settings are kept and reported. */
+/* Collector settings go to the kernel and are reported. */
 TEST_F(heap, gc_settings)
 {
 	struct kgc_heap_stats st;
-	int ret;
 
 	HEAP_REQUIRED();
-	ret = kgc_set_gc_percent(300);
-	ASSERT_TRUE(ret == 0 || ret == -ENOSYS);
-	ret = kgc_set_memory_limit(128 << 20);
-	ASSERT_TRUE(ret == 0 || ret == -ENOSYS);
+	ASSERT_EQ(0, kgc_set_gc_percent(300));
+	ASSERT_EQ(0, kgc_set_memory_limit(128 << 20));
 	ASSERT_EQ(-EINVAL, kgc_set_gc_percent(-5));
 	ASSERT_EQ(-EINVAL, kgc_set_memory_limit(-5));
 	st = read_stats();
 	ASSERT_EQ(300, st.gc_percent);
 	ASSERT_EQ(128 << 20, st.memory_limit);
-	ret = kgc_gc();
-	ASSERT_TRUE(ret == 0 || ret == -ENOSYS);
+	/* The goal is capped at 95% of the limit, and at least 4 MiB. */
+	ASSERT_LE(4 << 20, st.next_gc);
+	ASSERT_GE((128 << 20) / 20 * 19, st.next_gc);
+	ASSERT_EQ(0, kgc_gc());
+	st = read_stats();
+	ASSERT_LE(1, st.num_gc);
+	ASSERT_LE(1, st.num_forced_gc);
+	ASSERT_LT(0, st.pause_total_ns);
+	ASSERT_LT(0, st.last_gc_ns);
+	ASSERT_EQ(0, st.checkmark_errors);
+	ASSERT_TRUE(st.gc_cpu_fraction >= 0 && st.gc_cpu_fraction < 1);
+	ASSERT_EQ(0, kgc_set_gc_percent(KGC_GOGC_OFF));
+	ASSERT_EQ(0, kgc_set_memory_limit(KGC_NO_MEMORY_LIMIT));
+	st = read_stats();
+	ASSERT_EQ(KGC_GOGC_OFF, st.gc_percent);
+}
+
+/* A list reachable from a local, a tree from a registered global. */
+static struct node *global_tree;
+
+static struct node *build_tree(int depth, long *n)
+{
+	struct node *t = kgc_alloc(sizeof(*t), &node_type);
+
+	if (!t)
+		return NULL;
+	t->value = (*n)++;
+	if (depth > 0) {
+		/* A fresh, unpublished object: plain stores are fine. */
+		t->next = build_tree(depth - 1, n);
+		t->prev = build_tree(depth - 1, n);
+	}
+	return t;
+}
+
+static long tree_sum(const struct node *t)
+{
+	return t ? t->value + tree_sum(t->next) + tree_sum(t->prev) : 0;
+}
+
+/*
+ * What the program reaches survives collections (from its stack, a
+ * registered global, inside conservative and precise objects); what it
+ * dropped is reclaimed and its memory reused.
+ */
+TEST_F(heap, collection_keeps_reachable_frees_garbage)
+{
+	struct kgc_heap_stats a, b;
+	struct node *list = NULL, *n;
+	void **vec;
+	long i, count = 0, sum;
+	int round;
+
+	HEAP_REQUIRED();
+	ASSERT_EQ(0, kgc_add_roots(&global_tree, sizeof(global_tree), NULL));
+	KGC_STORE(global_tree, build_tree(8, &count));
+	ASSERT_NE(NULL, global_tree);
+	sum = tree_sum(global_tree);
+	for (i = 0; i < 2000; i++) {
+		n = kgc_alloc(sizeof(*n), &node_type);
+		ASSERT_NE(NULL, n);
+		n->value = i;
+		n->next = list;		/* fresh */
+		list = n;
+	}
+	vec = kgc_alloc_conservative(100 * sizeof(void *));
+	ASSERT_NE(NULL, vec);
+	for (i = 0; i < 100; i++)
+		kgc_store(&vec[i], kgc_alloc_noscan(100));
+	a = read_stats();
+	for (round = 0; round < 3; round++) {
+		/* 20 MiB of garbage per round. */
+		for (i = 0; i < 20 * 1024; i++)
+			ASSERT_NE(NULL, kgc_alloc_noscan(1024));
+		ASSERT_EQ(0, kgc_gc());
+	}
+	b = read_stats();
+	ASSERT_LE(a.num_gc + 3, b.num_gc);
+	/* The garbage went: the heap did not grow by 60 MiB. */
+	ASSERT_GT(a.heap_inuse + (30 << 20), b.heap_inuse)
+		TH_LOG("heap in use %llu -> %llu",
+		       (unsigned long long)a.heap_inuse,
+		       (unsigned long long)b.heap_inuse);
+	ASSERT_GT(b.heap_marked, 2000 * 24);
+	ASSERT_LT(b.heap_marked, 8 << 20);
+	/* And what is reachable is intact. */
+	ASSERT_EQ(sum, tree_sum(global_tree));
+	for (i = 1999, n = list; n; n = n->next, i--)
+		ASSERT_EQ(i, n->value);
+	ASSERT_EQ(-1, i);
+	for (i = 0; i < 100; i++)
+		ASSERT_NE(NULL, vec[i]);
+	printf("# %llu cycles, %llu bytes marked, pauses %.3f ms total, %.1f%% CPU\n",
+	       (unsigned long long)b.num_gc,
+	       (unsigned long long)b.heap_marked,
+	       b.pause_total_ns / 1e6, b.gc_cpu_fraction * 100);
+	KGC_STORE(global_tree, NULL);
+	ASSERT_EQ(0, kgc_remove_roots(&global_tree));
+}
+
+/* gctrace prints one line per cycle on stderr. */
+TEST(gctrace_lines)
+{
+	KGC_OPTS(opts, .heap_reserve = TEST_HEAP_RESERVE,
+		 .debug = KGC_DEBUG_GCTRACE, .flags = KGC_INIT_NOENV);
+	char path[] = "/tmp/gctrace-XXXXXX", buf[8192];
+	int fd = mkstemp(path), saved = dup(2), ret;
+	ssize_t n;
+
+	ASSERT_LE(0, fd);
+	unlink(path);
+	fflush(stderr);
+	dup2(fd, 2);
+	ret = kgc_init(&opts);
+	if (ret == 0) {
+		ret = kgc_alloc_noscan(100) ? kgc_gc() : -ENOMEM;
+		if (!ret)
+			ret = kgc_gc();
+		kgc_shutdown();
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	if (ret == -ENOENT) {
+		close(fd);
+		SKIP(return, "%s", kgc_last_error());
+	}
+	ASSERT_EQ(0, ret);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	ASSERT_LT(0, n);
+	buf[n] = 0;
+	{
+		char *line, *save = NULL, copy[sizeof(buf)];
+
+		memcpy(copy, buf, (size_t)n + 1);
+		for (line = strtok_r(copy, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			printf("# %s\n", line);	/* "gc 1 @0.004s ..." */
+	}
+	ASSERT_NE(NULL, strstr(buf, "\ngc 1 @"));
+	ASSERT_NE(NULL, strstr(buf, "\ngc 2 @"));
+	ASSERT_NE(NULL, strstr(buf, "ms clock"));
+	ASSERT_NE(NULL, strstr(buf, "(forced)"));
 }
 
 TEST_HARNESS_MAIN

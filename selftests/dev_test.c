@@ -34,6 +34,7 @@ TEST_F(dev, handshake)
 {
 	struct kgc_api api;
 
+	DEV_REQUIRED();
 	ASSERT_EQ(0, kgc_handshake(self->fd, &api));
 	EXPECT_EQ(KGC_API, api.api);
 	EXPECT_EQ(KGC_FEATURES_ALL, api.features & KGC_FEATURES_ALL);
@@ -57,6 +58,7 @@ TEST_F(dev, handshake_wrong_api)
 {
 	struct kgc_api api = { .api = KGC_API + 1 };
 
+	DEV_REQUIRED();
 	EXPECT_EQ(-EINVAL, kgc_ioctl(self->fd, KGC_IOC_API, &api));
 	api.api = 0;
 	EXPECT_EQ(-EINVAL, kgc_ioctl(self->fd, KGC_IOC_API, &api));
@@ -68,6 +70,7 @@ TEST_F(dev, handshake_unknown_feature_and_reserved)
 {
 	struct kgc_api api = { .api = KGC_API, .features = 1ULL << 62 };
 
+	DEV_REQUIRED();
 	EXPECT_EQ(-EINVAL, kgc_ioctl(self->fd, KGC_IOC_API, &api));
 	memset(&api, 0, sizeof(api));
 	api.api = KGC_API;
@@ -84,6 +87,7 @@ TEST_F(dev, unknown_ioctl)
 	struct kgc_api api;
 	uint64_t buf[64] = { 0 };
 
+	DEV_REQUIRED();
 	EXPECT_EQ(-ENOTTY, kgc_ioctl(self->fd, _IOWR(KGC_IOC_MAGIC, 0x3f,
 						     uint64_t), buf));
 	EXPECT_EQ(-ENOTTY, kgc_ioctl(self->fd, _IOWR(KGC_IOC_MAGIC, 0x30,
@@ -113,6 +117,7 @@ TEST_F(dev, struct_sizes)
 	} big;
 	struct kgc_api api = { .api = KGC_API };
 
+	DEV_REQUIRED();
 	EXPECT_EQ(-EINVAL, kgc_ioctl(self->fd, _IOWR(KGC_IOC_MAGIC,
 			KGC_IOC_NR_API, uint64_t), &api));
 	EXPECT_EQ(-EINVAL, kgc_ioctl(self->fd, _IOC(_IOC_READ | _IOC_WRITE,
@@ -138,6 +143,7 @@ TEST_F(dev, bad_pointer)
 {
 	struct kgc_api api;
 
+	DEV_REQUIRED();
 	EXPECT_EQ(-EFAULT, kgc_ioctl(self->fd, KGC_IOC_API, NULL));
 	EXPECT_EQ(-EFAULT, kgc_ioctl(self->fd, KGC_IOC_API, (void *)8));
 	EXPECT_EQ(-EFAULT, kgc_ioctl(self->fd, KGC_IOC_API,
@@ -152,6 +158,7 @@ TEST_F(dev, calls_before_handshake)
 	struct kgc_stats st;
 	void *p;
 
+	DEV_REQUIRED();
 	EXPECT_EQ(-EINVAL, kgc_ioctl(self->fd, KGC_IOC_REFILL, &r));
 	EXPECT_EQ(-EINVAL, kgc_ioctl(self->fd, KGC_IOC_STATS, &st));
 	p = mmap(NULL, KGC_ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -165,6 +172,7 @@ TEST_F(dev, second_open_busy)
 {
 	int fd2 = open(KGC_DEV, O_RDWR | O_CLOEXEC);
 
+	DEV_REQUIRED();
 	EXPECT_EQ(-1, fd2);
 	EXPECT_EQ(EBUSY, errno);
 	close(self->fd);
@@ -185,6 +193,7 @@ TEST_F(dev, fork_child_eperm)
 	pid_t pid;
 	int status;
 
+	DEV_REQUIRED();
 	ASSERT_EQ(0, kgc_handshake(self->fd, &api));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -260,6 +269,7 @@ TEST_F(dev, fd_passed_over_socket_eperm)
 	int sv[2], status;
 	pid_t pid;
 
+	DEV_REQUIRED();
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	close(self->fd);
 	self->fd = -1;

@@ -120,6 +120,7 @@ TEST_F(gc, root_keeps_list_alive)
 	uint64_t *o[10];
 	int i;
 
+	DEV_REQUIRED();
 	for (i = 0; i < 10; i++)
 		o[i] = obj_new(self);
 	for (i = 0; i < 4; i++)
@@ -145,9 +146,14 @@ TEST_F(gc, root_keeps_list_alive)
 /* Stack words handed to KGC_GC_RUN are roots too (the parked thread). */
 TEST_F(gc, parked_stack_words_are_roots)
 {
-	uint64_t *a = obj_new(self), *b = obj_new(self), *c = obj_new(self);
-	uint64_t stack[2] = { (uintptr_t)a + 8, 12345 };	/* interior */
+	uint64_t *a, *b, *c, stack[2];
 
+	DEV_REQUIRED();
+	a = obj_new(self);
+	b = obj_new(self);
+	c = obj_new(self);
+	stack[0] = (uintptr_t)a + 8;	/* interior */
+	stack[1] = 12345;
 	*a = (uintptr_t)b;
 	(void)c;
 	reload(self, _metadata);
@@ -163,8 +169,10 @@ TEST_F(gc, removed_root_releases)
 {
 	static uint64_t root[1];
 	struct kgc_roots r = { .start = (uintptr_t)root, .len = 8 };
-	uint64_t *a = obj_new(self);
+	uint64_t *a;
 
+	DEV_REQUIRED();
+	a = obj_new(self);
 	root[0] = (uintptr_t)a;
 	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_ROOTS, &r));
 	reload(self, _metadata);
@@ -187,8 +195,10 @@ TEST_F(gc, noroots_switch_breaks_marking)
 	struct kgc_roots r = { .start = (uintptr_t)root, .len = 8 };
 	struct kgc_gc_ctl c = { .op = KGC_GC_SET_DEBUG,
 				.value = KGC_GCDEBUG_NOROOTS };
-	uint64_t *a = obj_new(self);
+	uint64_t *a;
 
+	DEV_REQUIRED();
+	a = obj_new(self);
 	root[0] = (uintptr_t)a;
 	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_ROOTS, &r));
 	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_GC, &c));
@@ -208,6 +218,7 @@ TEST_F(gc, bad_input)
 	struct kgc_thread_attach a = { .stack_lo = 1, .stack_hi = 2,
 				       .signo = SIG };
 
+	DEV_REQUIRED();
 	EXPECT_EQ(-EINVAL, kgc_ioctl(self->fd, KGC_IOC_ROOTS, &r));
 	r.start = (uintptr_t)root;
 	r.len = 12;
@@ -292,6 +303,7 @@ TEST_F(gc, spinning_thread_is_signalled)
 	pthread_t th;
 	void *ret;
 
+	DEV_REQUIRED();
 	sig_fd = self->fd;
 	sig_ctl = self->ctl;
 	ASSERT_EQ(0, sigaction(SIG, &sa, NULL));
@@ -320,6 +332,7 @@ TEST_F(gc, pacer_triggers_cycles)
 	struct kgc_large l;
 	int i;
 
+	DEV_REQUIRED();
 	/* This thread is attached: it must answer handshakes. */
 	sig_fd = self->fd;
 	sig_ctl = self->ctl;

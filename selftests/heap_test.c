@@ -2,6 +2,8 @@
 /*
  * heap_test - the kernel heap through the device: mapping rules, spans
  * (KGC_IOC_REFILL), large objects, stats, memory cgroup charging, teardown.
+ * The heap is opened without the collector (kgc_handshake_nogc()): these
+ * tests keep objects where no root points.
  *
  * One fixture per initialised heap (open + handshake + mapping), as in
  * hmm-tests.c; the harness forks a process per test, so each test has a
@@ -31,7 +33,7 @@ FIXTURE_SETUP(heap)
 	if (self->fd < 0 && errno == ENOENT)
 		SKIP(return, KGC_DEV " missing: is kgc.ko loaded?");
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, kgc_handshake(self->fd, &self->api));
+	ASSERT_EQ(0, kgc_handshake_nogc(self->fd, &self->api));
 	self->base = kgc_map_heap(self->fd, &self->api, HEAP_LEN);
 	ASSERT_NE(MAP_FAILED, self->base);
 	/* Placed on an arena boundary. */
@@ -60,6 +62,7 @@ TEST_F(heap, mmap_rules)
 	uint64_t boff = self->api.bitmap_offset;
 	void *p;
 
+	DEV_REQUIRED();
 	p = map_at(self->fd, self->api.heap_offset, HEAP_LEN, MAP_SHARED);
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EBUSY, errno);
@@ -90,7 +93,7 @@ TEST(mmap_lengths)
 	if (fd < 0 && errno == ENOENT)
 		SKIP(return, KGC_DEV " missing");
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, kgc_handshake(fd, &api));
+	ASSERT_EQ(0, kgc_handshake_nogc(fd, &api));
 	p = map_at(fd, api.heap_offset, KGC_ARENA_SIZE + 4096, MAP_SHARED);
 	EXPECT_EQ(MAP_FAILED, p);
 	p = map_at(fd, api.heap_offset, api.max_heap_size + KGC_ARENA_SIZE,
@@ -106,6 +109,7 @@ TEST_F(heap, mapping_is_fixed)
 {
 	void *p;
 
+	DEV_REQUIRED();
 	EXPECT_EQ(-1, munmap(self->base + KGC_ARENA_SIZE, KGC_ARENA_SIZE));
 	EXPECT_EQ(-1, mprotect(self->base, KGC_ARENA_SIZE, PROT_READ));
 	p = mremap(self->base, HEAP_LEN, HEAP_LEN * 2, MREMAP_MAYMOVE);
@@ -126,6 +130,7 @@ TEST_F(heap, refill_every_class)
 	static struct kgc_refill r[KGC_NR_SPANCLASSES];
 	uint32_t sc, i;
 
+	DEV_REQUIRED();
 	for (sc = 2; sc < KGC_NR_SPANCLASSES; sc++) {
 		struct kgc_span_desc *d = &r[sc].span;
 		uint32_t size = KGC_SPANCLASS_SIZECLASS(sc);
@@ -168,6 +173,7 @@ TEST_F(heap, refill_put_and_get)
 {
 	struct kgc_refill r, r2;
 
+	DEV_REQUIRED();
 	ASSERT_EQ(0, kgc_get_span(self->fd, KGC_SPANCLASS(3, 1), &r));
 	memset(&r2, 0, sizeof(r2));
 	r2.put_base = r.span.base;
@@ -188,6 +194,7 @@ TEST_F(heap, refill_bad_input)
 {
 	struct kgc_refill r, r2;
 
+	DEV_REQUIRED();
 	EXPECT_EQ(-EINVAL, kgc_get_span(self->fd, 0, &r));
 	EXPECT_EQ(-EINVAL, kgc_get_span(self->fd, 1, &r));
 	EXPECT_EQ(-EINVAL, kgc_get_span(self->fd, KGC_NR_SPANCLASSES, &r));
@@ -229,6 +236,7 @@ TEST_F(heap, reuse_and_zeroing)
 	uint64_t a;
 	size_t i;
 
+	DEV_REQUIRED();
 	ASSERT_EQ(0, kgc_get_span(self->fd, KGC_SPANCLASS(20, 0), &r));
 	a = r.span.base;
 	memset((void *)(uintptr_t)a, 0xa5, r.span.npages * KGC_PAGE_SIZE);
@@ -253,6 +261,7 @@ TEST_F(heap, large_objects)
 	struct kgc_free f = { 0 };
 	size_t i;
 
+	DEV_REQUIRED();
 	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_LARGE_ALLOC, &l));
 	EXPECT_EQ(0, l.addr % KGC_PAGE_SIZE);
 	EXPECT_EQ((l.size + KGC_PAGE_SIZE - 1) / KGC_PAGE_SIZE, l.npages);
@@ -281,6 +290,7 @@ TEST_F(heap, large_bad_sizes)
 	struct kgc_large l = { .size = KGC_MAX_SMALL_SIZE };
 	struct kgc_refill r;
 
+	DEV_REQUIRED();
 	EXPECT_EQ(-EINVAL, kgc_ioctl(self->fd, KGC_IOC_LARGE_ALLOC, &l));
 	l = (struct kgc_large){ .size = 0 };
 	EXPECT_EQ(-EINVAL, kgc_ioctl(self->fd, KGC_IOC_LARGE_ALLOC, &l));
@@ -307,6 +317,7 @@ TEST_F(heap, stats)
 	struct kgc_large l = { .size = 1 << 20 };
 	struct kgc_refill r;
 
+	DEV_REQUIRED();
 	EXPECT_EQ(-EFAULT, kgc_ioctl(self->fd, KGC_IOC_STATS, NULL));
 	EXPECT_EQ(-EFAULT, kgc_ioctl(self->fd, KGC_IOC_STATS, (void *)-4096L));
 	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_STATS, &st0));
@@ -372,6 +383,8 @@ TEST(cgroup_charge)
 	int fd, status;
 	pid_t child;
 
+	if (access(KGC_DEV, F_OK))
+		SKIP(return, KGC_DEV " missing");
 	if (access(CG_ROOT "/cgroup.controllers", F_OK))
 		SKIP(return, "no cgroup2 at " CG_ROOT);
 	if (write_str(CG_ROOT "/cgroup.subtree_control", "+memory"))
@@ -385,7 +398,7 @@ TEST(cgroup_charge)
 		if (write_str(CG_DIR "/cgroup.procs", pid))
 			_exit(40);
 		fd = open(KGC_DEV, O_RDWR | O_CLOEXEC);
-		if (fd < 0 || kgc_handshake(fd, &api))
+		if (fd < 0 || kgc_handshake_nogc(fd, &api))
 			_exit(41);
 		heap = kgc_map_heap(fd, &api, KGC_ARENA_SIZE);
 		if (heap == MAP_FAILED)
@@ -451,7 +464,7 @@ TEST(kill_frees_heap)
 			char *heap;
 			int fd = open(KGC_DEV, O_RDWR);
 
-			if (fd < 0 || kgc_handshake(fd, &api))
+			if (fd < 0 || kgc_handshake_nogc(fd, &api))
 				_exit(1);
 			heap = kgc_map_heap(fd, &api, 2 * KGC_ARENA_SIZE);
 			if (heap == MAP_FAILED)

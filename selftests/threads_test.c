@@ -4,12 +4,17 @@
  * concurrent allocation of every size class never hands out memory twice;
  * a thread's spans go back to the kernel when it exits; a later thread gets
  * those spans again and allocates around the objects still live in them;
- * explicit attach/detach; threads that outlive kgc_shutdown().
+ * explicit attach/detach; threads that outlive kgc_shutdown(). And the
+ * collector with threads: many threads allocating while cycles run keep
+ * what their stacks reach; a thread spinning without a safepoint is
+ * brought to one by the signal; a thread sleeping in a blocking region
+ * does not hold cycles up.
  *
  * One fixture per initialised heap, as in alloc_test.
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "kselftest_harness.h"
 #include "kgc_lib_util.h"
@@ -185,8 +190,9 @@ static void *keeper(void *arg)
  */
 TEST_F(heap, reuse_after_thread_exit)
 {
-	struct keeper a = { .n = 100, .size = 96, .tag = 0 };
-	struct keeper b = { .n = 100, .size = 96, .tag = 1000 };
+	/* Static: this thread is not attached, its stack is not scanned. */
+	static struct keeper a = { .n = 100, .size = 96, .tag = 0 };
+	static struct keeper b = { .n = 100, .size = 96, .tag = 1000 };
 	struct kgc_heap_stats st;
 	pthread_t t;
 	int i, j;
@@ -213,10 +219,15 @@ TEST_F(heap, reuse_after_thread_exit)
 		ASSERT_TRUE(verify(b.objs[j], b.size, b.tag + (unsigned int)j));
 }
 
+/* The large objects of the churn: kept, so the collector may not free them. */
+static void *churn_large[4 * 16];
+static int churn_next;
+
 /* Short-lived threads in waves: spans keep flowing back and out. */
 static void *churn(void *arg)
 {
 	int *failed = arg, i;
+	void *big;
 
 	for (i = 0; i < 500; i++) {
 		unsigned char *p = kgc_alloc_conservative(16 + (i % 40) * 16);
@@ -227,8 +238,13 @@ static void *churn(void *arg)
 		}
 		p[0] = 1;
 	}
-	if (kgc_alloc_noscan(5) == NULL || kgc_alloc_noscan(50000) == NULL)
+	big = kgc_alloc_noscan(50000);
+	if (kgc_alloc_noscan(5) == NULL || big == NULL)
 		*failed = 1;
+	else
+		kgc_store(&churn_large[__atomic_fetch_add(&churn_next, 1,
+							  __ATOMIC_RELAXED)],
+			  big);
 	return NULL;
 }
 
@@ -356,6 +372,231 @@ TEST_F(heap, thread_outlives_shutdown)
 	pthread_barrier_wait(&b);
 	pthread_join(t, NULL);
 	ASSERT_TRUE(l.first_ok);
+}
+
+/* ---- the collector with threads ---- */
+
+#define GC_THREADS	6
+#define LIST_LEN	300
+
+struct lister {
+	pthread_t tid;
+	int id;
+	volatile int *stop;
+	long rounds;
+	int failed;
+	char msg[200];
+};
+
+struct cell {
+	struct cell *next;
+	long value;
+	long check;
+};
+
+static const uint64_t cell_ptrmap[] = { KGC_PTRBIT(struct cell, next) };
+static const struct kgc_type cell_type = {
+	.size = sizeof(struct cell), .ptrmap = cell_ptrmap, .name = "cell",
+};
+
+static bool list_ok(const struct cell *l, int id, struct lister *w)
+{
+	long i = LIST_LEN - 1;
+
+	for (; l; l = l->next, i--) {
+		if (l->value != i || l->check != (id * 100000 + i) * 7) {
+			snprintf(w->msg, sizeof(w->msg),
+				 "thread %d: cell %ld at %p holds %ld/%ld", id,
+				 i, (void *)l, l->value, l->check);
+			return false;
+		}
+	}
+	if (i != -1) {
+		snprintf(w->msg, sizeof(w->msg), "thread %d: list cut at %ld",
+			 id, i);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A list reachable only from this thread's stack, checked over and over
+ * while the thread allocates garbage (a new list now and then replaces the
+ * old one) and cycles run.
+ */
+static void *lister(void *arg)
+{
+	struct lister *w = arg;
+	struct cell *list = NULL;
+
+	while (!*w->stop && !w->failed) {
+		struct cell *fresh = NULL;
+		long i;
+
+		for (i = 0; i < LIST_LEN; i++) {
+			struct cell *c = kgc_alloc(sizeof(*c), &cell_type);
+
+			if (!c || !kgc_alloc_noscan(200)) {
+				snprintf(w->msg, sizeof(w->msg), "%s",
+					 kgc_last_error());
+				w->failed = 1;
+				return NULL;
+			}
+			c->value = i;
+			c->check = (w->id * 100000 + i) * 7;
+			c->next = fresh;	/* fresh object: plain store */
+			fresh = c;
+		}
+		if (list && !list_ok(list, w->id, w))
+			w->failed = 1;
+		if (w->rounds % 3 == 0)
+			list = fresh;
+		w->rounds++;
+	}
+	if (list && !w->failed && !list_ok(list, w->id, w))
+		w->failed = 1;
+	return NULL;
+}
+
+/* Many threads allocate; cycles run; what their stacks reach survives. */
+TEST_F_TIMEOUT(heap, threads_allocate_while_collecting, 300)
+{
+	static struct lister ws[GC_THREADS];
+	volatile int stop = 0;
+	struct kgc_heap_stats a, b;
+	int t, i;
+
+	HEAP_REQUIRED();
+	ASSERT_EQ(0, kgc_set_gc_percent(25));
+	a = read_stats();
+	for (t = 0; t < GC_THREADS; t++) {
+		ws[t].id = t;
+		ws[t].stop = &stop;
+		ASSERT_EQ(0, pthread_create(&ws[t].tid, NULL, lister, &ws[t]));
+	}
+	for (i = 0; i < 6; i++) {
+		usleep(30000);
+		ASSERT_EQ(0, kgc_gc()) TH_LOG("%s", kgc_last_error());
+	}
+	stop = 1;
+	for (t = 0; t < GC_THREADS; t++) {
+		pthread_join(ws[t].tid, NULL);
+		EXPECT_EQ(0, ws[t].failed) TH_LOG("%s", ws[t].msg);
+		EXPECT_LE(1, ws[t].rounds);
+	}
+	b = read_stats();
+	ASSERT_LE(a.num_gc + 6, b.num_gc);
+	printf("# %llu cycles, %llu handshakes at safepoints, %llu in the signal handler, %llu signals, pauses %.3f ms total\n",
+	       (unsigned long long)(b.num_gc - a.num_gc),
+	       (unsigned long long)b.handshakes,
+	       (unsigned long long)b.signal_handshakes,
+	       (unsigned long long)b.signals, b.pause_total_ns / 1e6);
+}
+
+struct spinner {
+	volatile int stop;
+	int ready, ok;
+	int blocking;		/* sleep in a blocking region instead */
+	int interrupted;	/* nanosleep() calls the signal cut short */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Attach, keep an object reachable only from the stack, then either
+ * compute without any safepoint or sleep in a blocking region, until told
+ * to stop; the object must have survived the cycles meanwhile.
+ */
+static void *spin(void *arg)
+{
+	struct spinner *s = arg;
+	long *volatile obj = kgc_alloc_noscan(64 * sizeof(long));
+	volatile uint64_t x = 0;
+	int i;
+
+	if (!obj)
+		return NULL;
+	for (i = 0; i < 64; i++)
+		obj[i] = i * 3;
+	__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
+	if (s->blocking) {
+		kgc_blocking_begin();
+		while (!s->stop) {
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+			/* The safepoint signal may cut the sleep short. */
+			while (nanosleep(&ts, &ts) && errno == EINTR)
+				s->interrupted++;
+		}
+		kgc_blocking_end();
+	} else {
+		while (!s->stop)
+			x++;	/* no kgc call, no allocation */
+	}
+	s->ok = 1;
+	for (i = 0; i < 64; i++)
+		s->ok &= obj[i] == i * 3;
+	return NULL;
+}
+
+/* Run cycles while one thread spins or sleeps; how long each took. */
+static void cycles_around(struct __test_metadata *_metadata,
+			  struct spinner *s, const char *what)
+{
+	struct kgc_heap_stats a, b;
+	double t0, worst = 0;
+	pthread_t th;
+	int i;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, spin, s));
+	while (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	a = read_stats();
+	for (i = 0; i < 3; i++) {
+		t0 = now_s();
+		ASSERT_EQ(0, kgc_gc());
+		if (now_s() - t0 > worst)
+			worst = now_s() - t0;
+	}
+	s->stop = 1;
+	pthread_join(th, NULL);
+	/* After the exit: its last acknowledgement is counted (folded). */
+	b = read_stats();
+	ASSERT_TRUE(s->ok);
+	ASSERT_LE(a.num_gc + 3, b.num_gc);
+	/* Two handshakes per cycle, each acknowledged by the handler. */
+	ASSERT_LE(a.signal_handshakes + 6, b.signal_handshakes);
+	ASSERT_LT(a.signals, b.signals);
+	/* Nobody waited for the sleeps or the spinning to end. */
+	ASSERT_GT(2.0, worst);
+	printf("# %s: 3 cycles, slowest kgc_gc() %.1f ms, %llu signals, %llu acknowledged by the handler, %d sleeps interrupted\n",
+	       what, worst * 1e3, (unsigned long long)(b.signals - a.signals),
+	       (unsigned long long)(b.signal_handshakes - a.signal_handshakes),
+	       s->interrupted);
+}
+
+/* A thread computing without safepoints is signalled; cycles complete. */
+TEST_F_TIMEOUT(heap, spinning_thread_is_signalled, 120)
+{
+	static struct spinner s;
+
+	HEAP_REQUIRED();
+	cycles_around(_metadata, &s, "spinning");
+}
+
+/* A thread sleeping in a blocking region does not stall cycles. */
+TEST_F_TIMEOUT(heap, blocking_region_does_not_stall, 120)
+{
+	static struct spinner s = { .blocking = 1 };
+
+	HEAP_REQUIRED();
+	cycles_around(_metadata, &s, "blocking");
 }
 
 TEST_HARNESS_MAIN

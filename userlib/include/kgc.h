@@ -21,7 +21,9 @@
  *   (allocations return NULL), except kgc_init(), kgc_shutdown(),
  *   kgc_thread_detach(), kgc_store(), kgc_safepoint(),
  *   kgc_blocking_begin(), kgc_blocking_end(), kgc_last_error(),
- *   kgc_strerror() and kgc_version().
+ *   kgc_strerror() and kgc_version(), and the heap profile's functions
+ *   (kgc_set_memprofile_rate(), kgc_memprofile_rate(),
+ *   kgc_write_heap_profile(), kgc_write_heap_profile_fd()).
  *
  * Usable from C99 (and later) and C++; tests/header_check.c compiles it
  * as both.
@@ -61,15 +63,25 @@ extern "C" {
 #define KGC_DEFAULT_HEAP_RESERVE	((size_t)4 << 30)
 
 /* struct kgc_options.debug (also KGC_DEBUG=name=1,...) */
-#define KGC_DEBUG_GCTRACE	(1U << 0)	/* gctrace=1: one line per event on stderr */
+#define KGC_DEBUG_GCTRACE	(1U << 0)	/* gctrace=1: one line per cycle on stderr */
 #define KGC_DEBUG_CHECKMARK	(1U << 1)	/* checkmark=1: re-check marking */
 #define KGC_DEBUG_POISON	(1U << 2)	/* poison=1: poison freed memory */
+/*
+ * BROKEN ON PURPOSE, for testing the tests only: nobarrier=1 makes the
+ * write barrier store without telling the collector, noroots=1 makes the
+ * collector ignore roots and stacks. Objects still in use get freed.
+ */
+#define KGC_DEBUG_NOBARRIER	(1U << 3)	/* nobarrier=1 */
+#define KGC_DEBUG_NOROOTS	(1U << 4)	/* noroots=1 */
 #define KGC_DEBUG_ALL		(KGC_DEBUG_GCTRACE | KGC_DEBUG_CHECKMARK | \
-				 KGC_DEBUG_POISON)
+				 KGC_DEBUG_POISON | KGC_DEBUG_NOBARRIER | \
+				 KGC_DEBUG_NOROOTS)
 
 /* struct kgc_options.flags */
 #define KGC_INIT_NOENV		(1U << 0)	/* ignore the KGC_* environment */
-#define KGC_INIT_FLAGS		KGC_INIT_NOENV
+/* Do not scan the data and bss of loaded objects: only registered roots. */
+#define KGC_INIT_NOAUTOROOTS	(1U << 1)
+#define KGC_INIT_FLAGS		(KGC_INIT_NOENV | KGC_INIT_NOAUTOROOTS)
 
 /**
  * struct kgc_options - how to set up the heap, for kgc_init()
@@ -88,6 +100,11 @@ extern "C" {
  *	used when touched.
  * @device: path of the kgc device; NULL means "/dev/kgc"
  * @flags: KGC_INIT_* flags
+ * @signal: the signal that brings a thread to a safepoint when it does not
+ *	come to one by itself (1 to 64; not SIGKILL, SIGSTOP or a signal the
+ *	kernel raises for faults); 0 means "not set" (KGC_SIGNAL, a number or
+ *	a name such as "SIGUSR2" or "SIGRTMIN+3", else SIGURG, as in Go). The
+ *	library installs its handler for it, process-wide, at kgc_init().
  *
  * A field left zero takes its value from the environment variable named
  * above, if set, else the default: explicit options win over the
@@ -104,6 +121,8 @@ struct kgc_options {
 	size_t heap_reserve;
 	const char *device;
 	unsigned int flags;
+	unsigned int :32;
+	int signal;
 	unsigned int :32;
 };
 
@@ -123,15 +142,20 @@ struct kgc_options {
  * @opts: options, or NULL for the defaults and the environment
  *
  * Opens the kgc device, checks that the kernel speaks this library's API
- * and maps the heap and its pointer bitmap. A process has one heap; it is
- * not inherited by fork() children (they may call kgc_init() for their own).
+ * and has the collector, maps the heap, its pointer bitmap and the control
+ * area (over kgc_write_barrier_enabled), hands the settings to the
+ * collector, installs the safepoint signal handler and registers the
+ * writable data and bss of every loaded object as conservative roots
+ * (unless KGC_INIT_NOAUTOROOTS). A process has one heap; it is not
+ * inherited by fork() children (they may call kgc_init() for their own).
  * kgc_init() may be called again after kgc_shutdown().
  *
  * Environment (ignored with KGC_INIT_NOENV; secure_getenv()):
  * KGC_GOGC (percent or "off"), KGC_MEMLIMIT (bytes with an optional
  * B/KiB/MiB/GiB/TiB suffix, or "off"), KGC_HEAP_RESERVE (same syntax),
- * KGC_DEBUG (comma list of gctrace=0|1, checkmark=0|1, poison=0|1). A
- * malformed value makes kgc_init() fail with -EINVAL.
+ * KGC_DEBUG (comma list of gctrace=0|1, checkmark=0|1, poison=0|1, and,
+ * broken on purpose, nobarrier=0|1, noroots=0|1), KGC_SIGNAL (see
+ * @signal). A malformed value makes kgc_init() fail with -EINVAL.
  *
  * Return: 0, or -ENOENT (no device: kgc.ko not loaded), -EBUSY (already
  * initialised, or the process has a heap), -EINVAL (bad options or
@@ -145,9 +169,12 @@ int kgc_init(const struct kgc_options *opts);
  * kgc_shutdown() - unmap and close the heap
  *
  * Every object of the heap becomes invalid at once. Other threads must not
- * use kgc while this runs; they are detached (their caches are dropped and
- * their thread state is freed when they next call kgc or exit). Registered
- * roots are forgotten. Calling it when no heap is open does nothing.
+ * use kgc while this runs (nor be inside a kgc call); they are detached
+ * (their caches are dropped and their thread state is freed when they next
+ * call kgc or exit). Registered roots are forgotten. The control area is
+ * replaced by zero pages, so kgc_write_barrier_enabled reads 0 again. The
+ * signal handler stays installed and does nothing without a heap. Calling
+ * it when no heap is open does nothing.
  */
 void kgc_shutdown(void);
 
@@ -244,21 +271,30 @@ int kgc_free(void *p);
 /**
  * kgc_thread_attach() - make the calling thread known to kgc
  *
- * Allocates the thread's cache and records its stack. Allocation attaches a
- * thread implicitly; call this to attach one that only reads or stores
- * heap pointers. Attaching an attached thread does nothing.
+ * Allocates the thread's cache and registers the thread with the collector
+ * (its stack bounds and the safepoint signal): from now on its stack and
+ * registers are scanned for pointers at every collection, and it must come
+ * to safepoints or let the signal handler run (it must not block the
+ * safepoint signal for long). Allocation, kgc_store() while a collection
+ * runs, kgc_add_roots() and kgc_remove_roots() attach a thread implicitly;
+ * call this to attach one that only reads heap pointers: the stack of a
+ * thread that is not attached is not scanned, so heap pointers it holds do
+ * not keep objects alive. Attaching an attached thread does nothing.
  *
- * Return: 0, or -EINVAL (no heap) or -ENOMEM.
+ * Return: 0, or -EINVAL (no heap), -ENOMEM, -ENOSPC (more than 2048
+ * threads) or -EIO (the stack bounds are unknown).
  */
 int kgc_thread_attach(void);
 
 /**
  * kgc_thread_detach() - give the calling thread's cache back
  *
- * Returns the spans the thread has cached to the kernel and frees its
- * state; it must not use heap pointers afterwards unless it attaches again.
- * Done automatically at thread exit (pthread key destructor). Detaching a
- * thread that is not attached does nothing.
+ * Flushes the thread's write-barrier buffer, returns the spans it has
+ * cached to the kernel, unregisters it from the collector and frees its
+ * state; it must not use heap pointers afterwards unless it attaches again
+ * (its stack is no longer scanned). Done automatically at thread exit
+ * (pthread key destructor). Detaching a thread that is not attached does
+ * nothing.
  *
  * Return: 0, or the first negative errno of giving back a span (the thread
  * is detached all the same).
@@ -269,27 +305,38 @@ int kgc_thread_detach(void);
  * kgc_safepoint() - a point where the collector may stop the thread
  *
  * Threads acknowledge the collector's handshakes at safepoints: allocation
- * slow paths, barrier buffer flushes and this call. A thread that runs long
- * loops without allocating should call it now and then. Today it flushes
- * the thread's write-barrier buffer.
+ * slow paths, barrier buffer flushes, kgc_blocking_end() and this call.
+ * When a handshake is pending, the thread hands the collector its
+ * write-barrier buffer, the heap pointers on its stack and in its
+ * registers, and where each of its cached spans stands; in the mark
+ * termination handshake it waits until marking is done (the one
+ * stop-the-world pause). A thread that runs long loops without allocating
+ * may call it now and then; otherwise the collector sends it the safepoint
+ * signal after a grace period. Does nothing for a thread that is not
+ * attached, and costs two loads when no handshake is pending.
  */
 void kgc_safepoint(void);
 
 /**
  * kgc_blocking_begin() - the thread enters a blocking call
  *
- * Between kgc_blocking_begin() and kgc_blocking_end() the collector counts
- * the thread as parked and does not wait for it: the thread must not touch
- * heap objects or call kgc in between. Pairs nest. Does nothing for a
- * thread that is not attached.
+ * Between kgc_blocking_begin() and kgc_blocking_end() the thread counts as
+ * parked: the collector does not wait the grace period for it but signals
+ * it at once, and the handler acknowledges with the frozen stack. The
+ * thread must not touch heap objects or call kgc in between. A system call
+ * in the region may therefore be interrupted by the safepoint signal:
+ * calls restarted by SA_RESTART are, others (nanosleep(), poll(), ...)
+ * return early with EINTR, as with any signal. Pairs nest. Does nothing
+ * for a thread that is not attached.
  */
 void kgc_blocking_begin(void);
 
 /**
  * kgc_blocking_end() - the thread is back from a blocking call
  *
- * Waits, if a collector handshake is in progress, until the thread may run
- * again. An end without a begin is ignored.
+ * Clears the parked state and runs a safepoint: if the collector is in its
+ * mark termination pause, waits until it is over. An end without a begin
+ * is ignored.
  */
 void kgc_blocking_end(void);
 
@@ -300,17 +347,29 @@ void kgc_blocking_end(void);
  * @ptrmap: bit i set when word i of the range may hold a pointer (copied),
  *	or NULL to treat every word as a possible pointer (conservative)
  *
- * Globals and other non-heap memory that hold the only reference to heap
- * objects must be registered (thread stacks are found automatically).
+ * Non-heap memory that holds the only reference to heap objects (malloc
+ * or mmap memory, thread-local variables, globals when
+ * KGC_INIT_NOAUTOROOTS is set) must be registered; the kernel copies the
+ * bitmap. The stacks of attached threads are found automatically, and by
+ * default the data and bss of every object loaded at kgc_init() are
+ * scanned conservatively already: registering part of them is accepted
+ * and recorded, but they stay conservative (@ptrmap is a hint only there).
+ * Stores into registered ranges must use kgc_store(). The calling thread is
+ * attached.
  *
  * Return: 0, or -EINVAL (bad alignment or length, range inside the heap, no
- * heap), -EEXIST (overlaps a registered range), -ENOMEM.
+ * heap), -EEXIST (overlaps a registered range), -ENOMEM, -ENOSPC (too many
+ * ranges for the kernel).
  */
 int kgc_add_roots(void *start, size_t len, const uint64_t *ptrmap);
 
 /**
  * kgc_remove_roots() - unregister a range added by kgc_add_roots()
  * @start: the @start it was registered with
+ *
+ * Objects it references stay alive for the collection in progress, if
+ * any, and are collected afterwards if nothing else references them. The
+ * calling thread is attached.
  *
  * Return: 0, or -ENOENT (no range starts there) or -EINVAL (no heap).
  */
@@ -319,7 +378,12 @@ int kgc_remove_roots(void *start);
 /**
  * kgc_write_barrier_enabled - non-zero while the collector needs the barrier
  *
- * Read by kgc_store(); written by the library only, at safepoints.
+ * The first word of the collector's control area (struct kgc_ctl.phase in
+ * linux/kgc.h): kgc_init() maps the kernel's control page over the
+ * library's KGC_CTL_SIZE-byte, page-aligned object of this name, so the
+ * kernel itself switches the barrier on when marking starts and off when it
+ * ends. Read by kgc_store(); never written by user space. It reads 0 before
+ * kgc_init(), after kgc_shutdown() and in fork() children.
  */
 extern volatile unsigned int kgc_write_barrier_enabled;
 
@@ -329,8 +393,10 @@ extern volatile unsigned int kgc_write_barrier_enabled;
  * @val: the new pointer
  *
  * Records the old value of *@slot and @val for the marker (a hybrid
- * Yuasa-deletion plus Dijkstra-insertion barrier, as in Go), then stores.
- * Do not call it directly: use kgc_store().
+ * Yuasa-deletion plus Dijkstra-insertion barrier, as in Go; NULL and
+ * non-heap values are dropped), then stores. When the thread's buffer is
+ * full it is handed to the collector first, which is a safepoint. Never
+ * fails and never changes errno. Do not call it directly: use kgc_store().
  */
 void kgc_barrier_slow(void **slot, void *val);
 
@@ -339,11 +405,22 @@ void kgc_barrier_slow(void **slot, void *val);
  * @slot: the pointer slot
  * @val: the pointer to store (a kgc object, another pointer, or NULL)
  *
- * Every store of a pointer into heap memory or a root range must go through
- * kgc_store() (or KGC_STORE()) so that a concurrent collection never misses
- * a reachable object. When no collection runs it costs one load, one
+ * Every store of a pointer into heap memory or a root range (registered,
+ * or the data and bss scanned automatically) must go through kgc_store()
+ * (or KGC_STORE()) so that a concurrent collection never misses a
+ * reachable object. When no collection runs it costs one load, one
  * predictable branch and the store. Stores to the stack and registers need
  * no barrier.
+ *
+ * Fresh objects (as in Go, where the compiler omits the barrier for them):
+ * stores into an object the calling thread has just allocated and not yet
+ * published (stored anywhere another thread or the collector can reach,
+ * other than the thread's own stack) may be plain stores, like the
+ * initialisation of its fields; the object is published with kgc_store().
+ * Objects allocated while the collector marks are black (never scanned),
+ * and everything such a store can write is already accounted for: a value
+ * on the stack is found by the stack scan, a value loaded from the heap is
+ * protected by the deletion half of the barrier.
  */
 static inline void kgc_store(void **slot, void *val)
 {
@@ -360,27 +437,34 @@ static inline void kgc_store(void **slot, void *val)
 /**
  * kgc_gc() - run a full collection now and wait for it
  *
- * Return: 0, or -ENOSYS while the collector is not available (this
- * version), -EINVAL (no heap).
+ * Hands the collector the thread's barrier buffer and the heap pointers on
+ * its stack, then blocks until a full cycle that started after the call has
+ * finished (the thread counts as parked meanwhile). With gctrace on, prints
+ * the cycles that finished.
+ *
+ * Return: 0, or -EINVAL (no heap), -ENOMEM, -E2BIG (more than 65536 heap
+ * pointers on the stack), or another -errno from the kernel.
  */
 int kgc_gc(void);
 
 /**
  * kgc_set_gc_percent() - set GOGC
- * @percent: percentage of heap growth that triggers a collection (0 or
- *	more), or KGC_GOGC_OFF
+ * @percent: percentage of heap growth that triggers a collection (0 to
+ *	1000000), or KGC_GOGC_OFF
  *
- * The setting is kept and shown by kgc_read_stats() even while no collector
- * exists.
+ * The next cycle's goal is max(marked * (1 + GOGC/100), 4 MiB); a cycle
+ * starts at 70% of the way from the marked heap to the goal.
  *
- * Return: 0, or -EINVAL (bad value, no heap), -ENOSYS (stored; no
- * collector in this version).
+ * Return: 0, or -EINVAL (bad value, no heap) or the kernel's -errno.
  */
 int kgc_set_gc_percent(int percent);
 
 /**
  * kgc_set_memory_limit() - set the soft memory limit
  * @bytes: limit in bytes (0 or more), or KGC_NO_MEMORY_LIMIT
+ *
+ * The heap goal is capped at 95% of the limit, and a cycle starts whenever
+ * the heap's resident memory reaches it (GOMEMLIMIT).
  *
  * Return: as kgc_set_gc_percent().
  */
@@ -389,7 +473,14 @@ int kgc_set_memory_limit(int64_t bytes);
 /**
  * kgc_free_os_memory() - collect, then give free memory back to the system
  *
- * Return: 0, or -ENOSYS (no collector in this version), -EINVAL (no heap).
+ * Like Go's debug.FreeOSMemory(): runs a full collection (kgc_gc()), then
+ * has the kernel give every free heap page back to the system at once
+ * (KGC_IOC_SCAVENGE); those pages read as zero when touched again. The
+ * kernel's background scavenger does the same gradually by itself. The
+ * calling thread is attached.
+ *
+ * Return: 0, or -ENOSYS (a kernel without the scavenger), -EINVAL (no
+ * heap), or an error of kgc_gc() or the ioctl.
  */
 int kgc_free_os_memory(void);
 
@@ -430,8 +521,27 @@ int kgc_free_os_memory(void);
  * @barrier_records: pointers recorded by the write barrier
  * @barrier_flushes: write-barrier buffer flushes
  * @barrier_shaded: heap pointers handed to the marker by those flushes
- * @roots: registered root ranges
+ * @roots: registered root ranges (kgc_add_roots())
  * @root_bytes: their bytes
+ * @handshakes: collector handshakes acknowledged at safepoints
+ * @signal_handshakes: handshakes acknowledged by the signal handler
+ *
+ * From the collector (struct kgc_gc_stats, like Go's runtime.MemStats):
+ * @num_gc: completed cycles
+ * @num_forced_gc: cycles forced by kgc_gc() or the two-minute rule
+ * @pause_total_ns: sum of all handshake pauses (mark start and mark
+ *	termination of every cycle)
+ * @last_gc_ns: CLOCK_MONOTONIC time the last cycle ended
+ * @next_gc: heap goal of the next cycle, bytes
+ * @heap_live: bytes allocated (as of the last span refill)
+ * @heap_marked: bytes marked by the last cycle
+ * @gc_cpu_fraction: fraction of the CPU time since the heap was created
+ *	spent by the collector (marker, assists, sweeping)
+ * @checkmark_errors: reachable objects the checkmark pass found unmarked
+ *	(always 0 unless the collector is broken)
+ * @signals: safepoint signals sent
+ * @pause_ns: the last 256 pauses, pause n at index n % 256 (two per cycle:
+ *	mark termination, then mark start)
  */
 struct kgc_heap_stats {
 	size_t sz;
@@ -469,6 +579,20 @@ struct kgc_heap_stats {
 	uint64_t barrier_shaded;
 	uint64_t roots;
 	uint64_t root_bytes;
+	uint64_t handshakes;
+	uint64_t signal_handshakes;
+
+	uint64_t num_gc;
+	uint64_t num_forced_gc;
+	uint64_t pause_total_ns;
+	uint64_t last_gc_ns;
+	uint64_t next_gc;
+	uint64_t heap_live;
+	uint64_t heap_marked;
+	double gc_cpu_fraction;
+	uint64_t checkmark_errors;
+	uint64_t signals;
+	uint64_t pause_ns[256];
 };
 
 /**
@@ -477,9 +601,77 @@ struct kgc_heap_stats {
  *	beyond what this library knows are zeroed.
  *
  * Return: 0, or -EINVAL (@st NULL, @st->sz too small, no heap) or the
- * -errno of the KGC_IOC_STATS ioctl.
+ * -errno of the KGC_IOC_STATS or KGC_IOC_GC_STATS ioctl.
  */
 int kgc_read_stats(struct kgc_heap_stats *st);
+
+/*
+ * The sampled heap profile (Go's MemProfile): about one allocation per
+ * KGC_MEMPROFILERATE bytes is sampled with its call stack, and followed
+ * until the collector frees it. The profile is written in pprof's format:
+ * `go tool pprof -sample_index=alloc_space prog heap.pprof`.
+ */
+
+/* Default sampling rate: one sample per 512 KiB allocated, on average. */
+#define KGC_DEFAULT_MEMPROFILERATE	((size_t)512 * 1024)
+
+/**
+ * kgc_set_memprofile_rate() - how often allocations are sampled
+ * @bytes: mean bytes allocated between two samples (exponentially
+ *	distributed, so that the estimates are unbiased); 1 samples every
+ *	allocation, 0 switches sampling off. At most 1 TiB.
+ *
+ * Process-wide, at any time (also before kgc_init()); wins over
+ * KGC_MEMPROFILERATE. The calling thread uses the new rate at once, the
+ * other threads from their next sample on: set it early.
+ *
+ * Return: 0, or -EINVAL when @bytes is too large.
+ */
+int kgc_set_memprofile_rate(size_t bytes);
+
+/**
+ * kgc_memprofile_rate() - the current sampling rate
+ *
+ * Return: bytes between samples on average, 1 (every allocation) or 0 (off).
+ */
+size_t kgc_memprofile_rate(void);
+
+/**
+ * kgc_write_heap_profile() - write the heap profile to a file
+ * @path: the file, created or truncated (mode 0644 before the umask)
+ *
+ * First asks the kernel which sampled objects the collections so far have
+ * freed, then writes a pprof protobuf (uncompressed; `go tool pprof` reads
+ * it as it is) with the sample types alloc_objects, alloc_space,
+ * inuse_objects and inuse_space, the counts scaled up for the sampling,
+ * and function names resolved from the symbol tables of the program and
+ * its libraries (so pprof needs no binaries; a stripped program shows
+ * "program+0xoffset"). "In use" means not yet found unreachable by a
+ * completed collection: call kgc_gc() first for an up-to-date view.
+ * Works at any time, also without a heap (then nothing is in use).
+ *
+ * Environment (read by kgc_init(), unless KGC_INIT_NOENV):
+ * KGC_MEMPROFILERATE (bytes, with an optional B/KiB/MiB/GiB suffix; see
+ * kgc_set_memprofile_rate()), KGC_HEAPPROFILE=path (the profile is written
+ * there at exit), KGC_HEAPPROFILE_SIGNAL=signal (a name such as SIGUSR2 or
+ * a number; each time the process receives it, the profile is written to
+ * path.1, path.2, ...; needs KGC_HEAPPROFILE, must not be the safepoint
+ * signal). A malformed value makes kgc_init() fail with -EINVAL.
+ *
+ * Return: 0, or -EINVAL (@path NULL or empty), -ENOMEM, or the -errno of
+ * open(2), write(2) or close(2).
+ */
+int kgc_write_heap_profile(const char *path);
+
+/**
+ * kgc_write_heap_profile_fd() - write the heap profile to a file descriptor
+ * @fd: open for writing; written at its current offset, not closed
+ *
+ * As kgc_write_heap_profile().
+ *
+ * Return: 0, or -EBADF (@fd negative), -ENOMEM, or the -errno of write(2).
+ */
+int kgc_write_heap_profile_fd(int fd);
 
 /**
  * kgc_last_error() - why the calling thread's last failed kgc call failed

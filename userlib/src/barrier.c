@@ -8,30 +8,46 @@
  * original. Go's hybrid barrier prevents both halves of that: it shades
  * the pointer being overwritten (Yuasa deletion barrier: the object stays
  * reachable in the snapshot the marker started from) and the pointer being
- * written (Dijkstra insertion barrier), so that stacks need no re-scan.
+ * written (Dijkstra insertion barrier), so that a stack needs scanning only
+ * once per cycle.
  *
  * kgc_store() in kgc.h is the barrier's inline part: when
- * kgc_write_barrier_enabled is 0 (no mark phase), it is a load, a
- * predictable branch and the store. Otherwise kgc_barrier_slow() appends
- * the old and the new value to the thread's buffer (struct wbbuf,
- * KGC_WBBUF_ENTRIES pointers) and stores. Recording costs no lock and no
- * system call; the work is batched in wbbuf_flush(), which runs when the
- * buffer is full, at safepoints, before blocking calls and at detach:
+ * kgc_write_barrier_enabled (the kernel's phase word, ctlarea.c) is 0 it is
+ * a load, a predictable branch and the store. Otherwise
+ * kgc_barrier_slow() appends the old and the new value, when they are heap
+ * pointers, to the thread's buffer (struct wbbuf, KGC_WBBUF_ENTRIES
+ * pointers) and stores. Recording costs no lock and no system call; the
+ * buffer goes to the kernel (KGC_IOC_SAFEPOINT without flags, which shades
+ * every value) when it is full, at each handshake, before a blocking
+ * region and at detach. A full buffer is also a safepoint.
  *
- *  - wbbuf_filter() drops what the marker cannot use: NULL and every value
- *    outside the heap (pointers to globals, stack, malloc memory, small
- *    integers in conservative words), and repeats of the previous value
- *    (list and array walks store the same pointer over and over);
- *  - the rest goes to kgc_heap.wb_sink, the hand-off to the marker (set by
- *    the collector; none before it exists), and is counted.
+ * The signal handler may interrupt a recording at any instruction: it
+ * sends a copy of the entries [0, next) and never modifies the buffer, so
+ * entries are written before next covers them and the store comes after
+ * (signal fences order them for the compiler; the handler runs on the same
+ * thread, so nothing else is needed). An interrupted recording is either
+ * counted (the handler sends it) or its store has not happened yet.
  *
- * The flag is only turned on or off at a handshake, when every attached
- * thread is at a safepoint, so a thread never sees it change in the middle
- * of a store.
+ * KGC_DEBUG=nobarrier=1 turns recording off: a deliberately broken
+ * collector, which the torture test must catch.
+ *
+ * Known gap: kgc_store() tests the flag, then stores, and the mark-start
+ * handshake is ragged. A thread that read 0 just before the kernel
+ * published MARK and is preempted before its store (or interrupted there
+ * by the safepoint signal, whose handler acknowledges) stores without
+ * shading the old value after other threads have acknowledged, scanned
+ * their stacks and started allocating black. An object whose last heap
+ * reference it overwrites, and which such a thread had copied into a black
+ * object or kept on its scanned stack, is then missed. Go closes this by
+ * turning the barrier on with the world stopped and by never preempting
+ * inside a barrier sequence. Here it needs a two-step mark start in the
+ * kernel (first every thread acknowledges that the barrier is on, only then
+ * stacks are scanned and allocation turns black) plus a restartable
+ * kgc_store() sequence that the handler rolls back, rseq style.
  */
-#include "internal.h"
+#include <string.h>
 
-KGC_EXPORT volatile unsigned int kgc_write_barrier_enabled;
+#include "internal.h"
 
 /**
  * wbbuf_filter() - keep the heap pointers of a barrier buffer
@@ -61,64 +77,87 @@ size_t wbbuf_filter(uint64_t *ptrs, size_t n, uintptr_t lo, uintptr_t hi)
 
 /**
  * wbbuf_flush() - hand a thread's recorded pointers to the marker
- * @t: the thread (attached)
+ * @t: the thread (attached), in a library region
+ *
+ * Outside a cycle the values are stale (the cycle they were recorded for
+ * is over) and are dropped without a system call.
+ *
+ * Return: 0, or the -errno of KGC_IOC_SAFEPOINT (the buffer is emptied
+ * all the same).
  */
-void wbbuf_flush(struct kgc_thread *t)
+int wbbuf_flush(struct kgc_thread *t)
 {
 	struct wbbuf *b = &t->wbbuf;
 	struct kgc_counters *st = &t->mcache.stats;
 	size_t n;
+	int err = 0;
 
 	if (!b->next)
-		return;
+		return 0;
 	n = wbbuf_filter(b->buf, b->next, kgc_heap.arena_start,
 			 kgc_heap.arena_end);
-	if (n && kgc_heap.wb_sink)
-		kgc_heap.wb_sink(b->buf, n);
+	if (n && kgc_ctl_phase(kgc_ctl()) != KGC_PHASE_OFF) {
+		err = kgc_shade(t, b->buf, n);
+		STAT_ADD(st->barrier_shaded, n);
+	}
 	STAT_INC(st->barrier_flushes);
-	STAT_ADD(st->barrier_shaded, n);
+	kgc_signal_fence();
 	b->next = 0;
+	return err;
 }
 
 /**
  * wbbuf_record() - record one pointer store
- * @t: the thread (attached)
+ * @t: the thread (attached); its buffer has room for two entries
  * @old: the value overwritten
  * @val: the value stored
  */
 void wbbuf_record(struct kgc_thread *t, void *old, void *val)
 {
 	struct wbbuf *b = &t->wbbuf;
+	uintptr_t o = (uintptr_t)old, v = (uintptr_t)val;
+	unsigned int n = b->next;
 
-	if (b->next + 2 > KGC_WBBUF_ENTRIES)
-		wbbuf_flush(t);
-	b->buf[b->next++] = (uintptr_t)old;
-	b->buf[b->next++] = (uintptr_t)val;
-	STAT_ADD(t->mcache.stats.barrier_records, 2);
+	if (kgc_in_heap(o))
+		b->buf[n++] = o;
+	if (kgc_in_heap(v))
+		b->buf[n++] = v;
+	kgc_signal_fence();	/* entries before the count covering them */
+	STAT_ADD(t->mcache.stats.barrier_records, n - b->next);
+	b->next = n;
+	kgc_signal_fence();	/* the count before the caller's store */
 }
 
 KGC_EXPORT void kgc_barrier_slow(void **slot, void *val)
 {
 	struct kgc_thread *t = kgc_curthread;
-	void *old = *slot;
-	int saved_errno;
+	int saved_errno = errno;	/* a store never changes errno */
 
-	if (unlikely(!t || !__atomic_load_n(&t->attached, __ATOMIC_RELAXED))) {
-		/* A store must never fail or change errno. */
-		saved_errno = errno;
-		t = kgc_heap_ready() ? kgc_thread_get_slow() : NULL;
-		if (!t && kgc_heap_ready()) {
-			uint64_t pair[2] = { (uintptr_t)old, (uintptr_t)val };
-			size_t n = wbbuf_filter(pair, 2, kgc_heap.arena_start,
-						kgc_heap.arena_end);
-
-			/* No buffer (no memory for the thread): hand over now. */
-			if (n && kgc_heap.wb_sink)
-				kgc_heap.wb_sink(pair, n);
-		}
-		errno = saved_errno;
+	if (unlikely(kgc_heap.cfg.debug & KGC_DEBUG_NOBARRIER)) {
+		*slot = val;	/* broken on purpose (tests only) */
+		return;
 	}
-	if (t)
-		wbbuf_record(t, old, val);
+	if (unlikely(!t || !__atomic_load_n(&t->attached, __ATOMIC_RELAXED)))
+		t = kgc_heap_ready() ? kgc_thread_get_slow() : NULL;
+	if (likely(t)) {
+		if (unlikely(t->wbbuf.next + 2 > KGC_WBBUF_ENTRIES)) {
+			/* Full: hand it over; a safepoint. */
+			kgc_enter(t);
+			wbbuf_flush(t);
+			kgc_safepoint_check(t);
+			kgc_leave(t);
+		}
+		/* The old value is read after any safepoint. */
+		wbbuf_record(t, *slot, val);
+	} else if (kgc_heap_ready()) {
+		/* No thread state (no memory): shade both now. */
+		uint64_t pair[2] = { (uintptr_t)*slot, (uintptr_t)val };
+		size_t n = wbbuf_filter(pair, 2, kgc_heap.arena_start,
+					kgc_heap.arena_end);
+
+		if (n)
+			kgc_shade(NULL, pair, n);
+	}
 	*slot = val;
+	errno = saved_errno;
 }

@@ -2,58 +2,135 @@
 /*
  * ctl.c - collector control and statistics.
  *
- * The collector (marker, sweeper, pacer, scavenger) lives in kgc.ko and is
- * not there yet in this version: kgc_gc() and kgc_free_os_memory() answer
- * -ENOSYS, and the settings (GOGC, memory limit) are validated, kept and
- * reported by kgc_read_stats() so that a program can already set them, but
- * the setters still answer -ENOSYS to say that nothing acts on them.
+ * kgc_gc() runs a full cycle (KGC_IOC_GC, KGC_GC_RUN): the calling thread
+ * hands over its barrier buffer and the heap pointers on its stack, then
+ * waits in the kernel, which counts it as parked and acknowledges the
+ * cycle's handshakes for it with those words. A signal interrupts the wait
+ * (-EINTR): the call is simply made again, the kernel keeps the target.
+ * The settings (GOGC, memory limit) go to the kernel's pacer (KGC_IOC_GC
+ * with KGC_GC_SET_*) and are kept here for kgc_read_stats().
  *
  * kgc_read_stats() merges the kernel's struct kgc_stats (KGC_IOC_STATS)
- * with the library's counters: those of the threads that detached (folded)
- * plus those of every attached thread, read with relaxed loads while they
- * keep counting, so a sum is a consistent-enough snapshot, not an atomic
- * one.
+ * and struct kgc_gc_stats (KGC_IOC_GC_STATS) with the library's counters:
+ * those of the threads that detached (folded) plus those of every attached
+ * thread, read with relaxed loads while they keep counting, so a sum is a
+ * consistent-enough snapshot, not an atomic one.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
 KGC_EXPORT int kgc_gc(void)
 {
+	struct kgc_thread *t = kgc_curthread;
+	uint64_t *buf = NULL;
+	struct kgc_gc_ctl c;
+	size_t cap = 0, n = 0;
+	int err;
+
 	if (!kgc_heap_ready())
 		return kgc_err_noheap("kgc_gc");
-	return kgc_seterr(ENOSYS,
-		"kgc: kgc_gc: this kgc has no collector yet");
+	memset(&c, 0, sizeof(c));
+	c.op = KGC_GC_RUN;
+	if (t && __atomic_load_n(&t->attached, __ATOMIC_RELAXED) && !t->depth) {
+		/* Allocated outside the region: malloc takes locks. */
+		cap = MIN(kgc_stack_words(t), (size_t)KGC_SP_MAX_PTRS);
+		buf = malloc(cap * sizeof(*buf));
+		if (!buf)
+			return kgc_seterr(ENOMEM,
+				"kgc: kgc_gc: no memory to scan the stack");
+		kgc_enter(t);
+		wbbuf_flush(t);
+		err = kgc_gc_stack(t, buf, cap, &n);
+		if (err) {
+			kgc_leave(t);
+			free(buf);
+			return kgc_seterr(E2BIG,
+				"kgc: kgc_gc: more than %zu heap pointers on the stack",
+				cap);
+		}
+		c.ptrs = (uintptr_t)buf;
+		c.nptrs = (uint32_t)n;
+		/* Restarted after signals: the kernel keeps the target. */
+		err = kgc_sys_ioctl(t, KGC_IOC_GC, &c);
+		kgc_leave(t);
+		free(buf);
+	} else {
+		err = kgc_sys_ioctl(t, KGC_IOC_GC, &c);
+	}
+	if (err)
+		return kgc_seterr(-err, "kgc: KGC_IOC_GC (run) failed: %s",
+				  strerror(-err));
+	if (kgc_heap.cfg.debug & KGC_DEBUG_GCTRACE)
+		kgc_trace_cycles();
+	return 0;
 }
 
+/*
+ * kgc_free_os_memory(): Go's debug.FreeOSMemory: a full cycle, then every
+ * free heap page goes back to the system (KGC_IOC_SCAVENGE, RELEASE, no
+ * limit). A kernel without the scavenger answers ENOSYS.
+ */
 KGC_EXPORT int kgc_free_os_memory(void)
 {
+#ifdef KGC_IOC_SCAVENGE
+	struct kgc_scavenge sc;
+	int err;
+#endif
+
 	if (!kgc_heap_ready())
 		return kgc_err_noheap("kgc_free_os_memory");
+#ifdef KGC_IOC_SCAVENGE
+	if (kgc_heap.api.ioctls & (1ULL << KGC_IOC_NR_SCAVENGE)) {
+		struct kgc_thread *t = kgc_thread_get();
+
+		if (!t)
+			return -errno;
+		err = kgc_gc();
+		if (err)
+			return err;
+		memset(&sc, 0, sizeof(sc));
+		sc.op = KGC_SCAV_RELEASE;
+		err = kgc_sys_ioctl(t, KGC_IOC_SCAVENGE, &sc);
+		if (err)
+			return kgc_seterr(-err,
+				"kgc: kgc_free_os_memory: KGC_IOC_SCAVENGE failed: %s",
+				strerror(-err));
+		return 0;
+	}
+#endif
 	return kgc_seterr(ENOSYS,
-		"kgc: kgc_free_os_memory: this kgc has no collector or scavenger yet");
+		"kgc: kgc_free_os_memory: this kgc has no scavenger (KGC_IOC_SCAVENGE)");
 }
 
 KGC_EXPORT int kgc_set_gc_percent(int percent)
 {
-	if (percent < KGC_GOGC_OFF)
+	int old, err;
+
+	if (percent < KGC_GOGC_OFF || percent > 1000000)
 		return kgc_seterr(EINVAL,
-			"kgc: kgc_set_gc_percent(%d): expected 0 or more, or KGC_GOGC_OFF",
+			"kgc: kgc_set_gc_percent(%d): expected 0 to 1000000, or KGC_GOGC_OFF",
 			percent);
 	pthread_mutex_lock(&kgc_heap.lock);
 	if (kgc_heap.state != KGC_HEAP_READY) {
 		pthread_mutex_unlock(&kgc_heap.lock);
 		return kgc_err_noheap("kgc_set_gc_percent");
 	}
+	old = kgc_heap.cfg.gc_percent;
 	kgc_heap.cfg.gc_percent = percent;
+	err = kgc_apply_settings();
+	if (err)
+		kgc_heap.cfg.gc_percent = old;
 	pthread_mutex_unlock(&kgc_heap.lock);
-	return kgc_seterr(ENOSYS,
-		"kgc: kgc_set_gc_percent(%d): stored, but this kgc has no collector yet",
-		percent);
+	return err;
 }
 
 KGC_EXPORT int kgc_set_memory_limit(int64_t bytes)
 {
+	int64_t old;
+	int err;
+
 	if (bytes < 0)
 		return kgc_seterr(EINVAL,
 			"kgc: kgc_set_memory_limit(%lld): expected 0 or more bytes, or KGC_NO_MEMORY_LIMIT",
@@ -63,17 +140,20 @@ KGC_EXPORT int kgc_set_memory_limit(int64_t bytes)
 		pthread_mutex_unlock(&kgc_heap.lock);
 		return kgc_err_noheap("kgc_set_memory_limit");
 	}
+	old = kgc_heap.cfg.memory_limit;
 	kgc_heap.cfg.memory_limit = bytes;
+	err = kgc_apply_settings();
+	if (err)
+		kgc_heap.cfg.memory_limit = old;
 	pthread_mutex_unlock(&kgc_heap.lock);
-	return kgc_seterr(ENOSYS,
-		"kgc: kgc_set_memory_limit(%lld): stored, but this kgc has no collector yet",
-		(long long)bytes);
+	return err;
 }
 
 KGC_EXPORT int kgc_read_stats(struct kgc_heap_stats *st)
 {
 	struct kgc_heap_stats s;
 	struct kgc_counters c;
+	struct kgc_gc_stats gs;
 	struct kgc_stats ks;
 	size_t sz;
 	int err;
@@ -88,6 +168,7 @@ KGC_EXPORT int kgc_read_stats(struct kgc_heap_stats *st)
 
 	memset(&s, 0, sizeof(s));
 	memset(&ks, 0, sizeof(ks));
+	memset(&gs, 0, sizeof(gs));
 	pthread_mutex_lock(&kgc_heap.lock);
 	if (kgc_heap.state != KGC_HEAP_READY) {
 		pthread_mutex_unlock(&kgc_heap.lock);
@@ -97,6 +178,12 @@ KGC_EXPORT int kgc_read_stats(struct kgc_heap_stats *st)
 	if (err) {
 		pthread_mutex_unlock(&kgc_heap.lock);
 		return kgc_seterr(-err, "kgc: KGC_IOC_STATS failed: %s",
+				  strerror(-err));
+	}
+	err = kgc_sys_ioctl(NULL, KGC_IOC_GC_STATS, &gs);
+	if (err) {
+		pthread_mutex_unlock(&kgc_heap.lock);
+		return kgc_seterr(-err, "kgc: KGC_IOC_GC_STATS failed: %s",
 				  strerror(-err));
 	}
 	kgc_threads_sum_counters(&c);
@@ -133,7 +220,22 @@ KGC_EXPORT int kgc_read_stats(struct kgc_heap_stats *st)
 	s.barrier_records = c.barrier_records;
 	s.barrier_flushes = c.barrier_flushes;
 	s.barrier_shaded = c.barrier_shaded;
+	s.handshakes = c.handshakes;
+	s.signal_handshakes = c.signal_handshakes;
 	kgc_roots_count(&s.roots, &s.root_bytes);
+
+	s.num_gc = gs.num_gc;
+	s.num_forced_gc = gs.num_forced_gc;
+	s.pause_total_ns = gs.pause_total_ns;
+	s.last_gc_ns = gs.last_gc_ns;
+	s.next_gc = gs.next_gc;
+	s.heap_live = gs.heap_live;
+	s.heap_marked = gs.heap_marked;
+	s.gc_cpu_fraction = gs.uptime_ns ?
+			    (double)gs.gc_cpu_ns / (double)gs.uptime_ns : 0.0;
+	s.checkmark_errors = gs.checkmark_errors;
+	s.signals = gs.signals;
+	memcpy(s.pause_ns, gs.pause_ns, sizeof(s.pause_ns));
 
 	/* Copy what the caller knows; zero what we do not. */
 	s.sz = sz;

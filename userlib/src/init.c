@@ -5,12 +5,20 @@
  *
  * kgc_init() runs the protocol of uapi/linux/kgc.h:
  *   1. open /dev/kgc O_RDWR | O_CLOEXEC (one heap per process: EBUSY);
- *   2. KGC_IOC_API with our API version and the features we need; check
- *      the page size, the number of size classes (the table is shared) and
- *      the ioctls the kernel has;
+ *   2. KGC_IOC_API with our API version and the features we need (heap,
+ *      pointer bitmap, statistics, the collector); check the page size,
+ *      the number of size classes (the table is shared) and the ioctls the
+ *      kernel has;
  *   3. mmap the heap (a multiple of the 64 MiB arena, at most what the
- *      kernel allows) at api.heap_offset, then the pointer bitmap (1/64 of
- *      it) at api.bitmap_offset.
+ *      kernel allows) at api.heap_offset, which starts the kernel's marker
+ *      thread, then the pointer bitmap (1/64 of it) at api.bitmap_offset;
+ *   4. mmap the control area (KGC_CTL_SIZE bytes at api.ctl_offset,
+ *      MAP_SHARED | MAP_FIXED) over the library's object of that size,
+ *      kgc_write_barrier_enabled (ctlarea.c): from now on the kernel turns
+ *      the write barrier on and off;
+ *   5. hand GOGC, the memory limit and the debug switches to the collector
+ *      (KGC_IOC_GC), install the safepoint signal handler, and register
+ *      the data and bss of the loaded objects as roots (roots.c).
  * Each step that fails unwinds the ones before through one label ladder
  * and leaves a sentence in kgc_last_error().
  *
@@ -23,11 +31,15 @@
  *
  * fork(): the kernel does not copy the heap mapping into children
  * (VM_DONTCOPY) and refuses the fd to any other mm (EPERM). A child starts
- * without a heap (KGC_HEAP_FORKED) and may kgc_init() its own.
+ * without a heap (KGC_HEAP_FORKED) and may kgc_init() its own. The control
+ * area is not copied either: the child handler puts zero pages there, so
+ * kgc_write_barrier_enabled reads 0 and nothing faults (kgc_shutdown()
+ * does the same).
  */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +49,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "profile.h"
 
 static int sys_open(const char *path, int flags)
 {
@@ -67,10 +80,18 @@ struct kgc_heap kgc_heap = {
 #define KGC_IOCTLS_NEEDED						\
 	((1ULL << KGC_IOC_NR_API) | (1ULL << KGC_IOC_NR_REFILL) |	\
 	 (1ULL << KGC_IOC_NR_LARGE_ALLOC) | (1ULL << KGC_IOC_NR_FREE) |	\
-	 (1ULL << KGC_IOC_NR_STATS))
+	 (1ULL << KGC_IOC_NR_STATS) |					\
+	 (1ULL << KGC_IOC_NR_THREAD_ATTACH) |				\
+	 (1ULL << KGC_IOC_NR_THREAD_DETACH) |				\
+	 (1ULL << KGC_IOC_NR_SAFEPOINT) | (1ULL << KGC_IOC_NR_ROOTS) |	\
+	 (1ULL << KGC_IOC_NR_GC) | (1ULL << KGC_IOC_NR_GC_STATS))
 
-#define KGC_FEATURES_NEEDED \
-	(KGC_FEATURE_HEAP | KGC_FEATURE_PTRBITMAP | KGC_FEATURE_STATS)
+#define KGC_FEATURES_NEEDED						\
+	(KGC_FEATURE_HEAP | KGC_FEATURE_PTRBITMAP | KGC_FEATURE_STATS |	\
+	 KGC_FEATURE_GC)
+
+/* The safepoint signal when none is chosen: Go's choice. */
+#define KGC_DEFAULT_SIGNAL	SIGURG
 
 /* ---- environment and options ---- */
 
@@ -180,6 +201,8 @@ int kgc_parse_debug(const char *s, unsigned int *flags)
 		{ "gctrace", KGC_DEBUG_GCTRACE },
 		{ "checkmark", KGC_DEBUG_CHECKMARK },
 		{ "poison", KGC_DEBUG_POISON },
+		{ "nobarrier", KGC_DEBUG_NOBARRIER },
+		{ "noroots", KGC_DEBUG_NOROOTS },
 	};
 	unsigned int f = *flags;
 
@@ -221,6 +244,90 @@ int kgc_parse_debug(const char *s, unsigned int *flags)
 	}
 	*flags = f;
 	return 0;
+}
+
+/* Signals the kernel raises for faults, or that cannot be caught. */
+static bool kgc_signal_ok(int signo)
+{
+	switch (signo) {
+	case SIGKILL:
+	case SIGSTOP:
+	case SIGSEGV:
+	case SIGBUS:
+	case SIGILL:
+	case SIGFPE:
+	case SIGTRAP:
+	case SIGSYS:
+		return false;
+	default:
+		return signo >= 1 && signo <= 64 && signo < _NSIG;
+	}
+}
+
+/**
+ * kgc_parse_signal() - parse a KGC_SIGNAL value
+ * @s: a number, a name with or without "SIG" ("SIGURG", "USR2"), or
+ *	"SIGRTMIN+n" / "RTMIN+n" / "SIGRTMAX-n"
+ * @signo: the signal
+ *
+ * Return: 0, or -EINVAL (unknown, or a signal that cannot serve: KILL,
+ * STOP, and the fault signals SEGV, BUS, ILL, FPE, TRAP, SYS).
+ */
+int kgc_parse_signal(const char *s, int *signo)
+{
+	static const struct {
+		const char *name;
+		int signo;
+	} names[] = {
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
+		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "PIPE", SIGPIPE },
+		{ "ALRM", SIGALRM }, { "TERM", SIGTERM }, { "CHLD", SIGCHLD },
+		{ "CONT", SIGCONT }, { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },
+		{ "TTOU", SIGTTOU }, { "URG", SIGURG }, { "XCPU", SIGXCPU },
+		{ "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM },
+		{ "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
+		{ "PWR", SIGPWR },
+	};
+	char *end;
+	long v;
+	size_t i;
+
+	if (*s >= '0' && *s <= '9') {
+		errno = 0;
+		v = strtol(s, &end, 10);
+		if (errno || *end || v > 64 || !kgc_signal_ok((int)v))
+			return -EINVAL;
+		*signo = (int)v;
+		return 0;
+	}
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	if (!strncmp(s, "RTMIN", 5) || !strncmp(s, "RTMAX", 5)) {
+		bool max = s[3] == 'A';
+		long off = 0;
+
+		s += 5;
+		if (*s) {
+			if ((max ? *s != '-' : *s != '+') || s[1] < '0' ||
+			    s[1] > '9')
+				return -EINVAL;
+			errno = 0;
+			off = strtol(s + 1, &end, 10);
+			if (errno || *end || off > 64)
+				return -EINVAL;
+		}
+		v = max ? SIGRTMAX - off : SIGRTMIN + off;
+		if (v < SIGRTMIN || v > SIGRTMAX || !kgc_signal_ok((int)v))
+			return -EINVAL;
+		*signo = (int)v;
+		return 0;
+	}
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(s, names[i].name)) {
+			*signo = names[i].signo;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 static const char *kgc_getenv(const struct kgc_config *cfg, const char *name)
@@ -330,8 +437,21 @@ int kgc_config_resolve(const struct kgc_options *opts, struct kgc_config *cfg)
 	env = kgc_getenv(cfg, "KGC_DEBUG");
 	if (env && kgc_parse_debug(env, &cfg->debug))
 		return kgc_seterr(EINVAL,
-			"kgc: KGC_DEBUG=\"%.64s\": expected a comma-separated list of gctrace=N, checkmark=N, poison=N",
+			"kgc: KGC_DEBUG=\"%.64s\": expected a comma-separated list of gctrace=N, checkmark=N, poison=N, nobarrier=N, noroots=N",
 			env);
+
+	if (o.signal && !kgc_signal_ok(o.signal))
+		return kgc_seterr(EINVAL,
+			"kgc: signal %d cannot be the safepoint signal (1 to 64, not KILL, STOP or a fault signal)",
+			o.signal);
+	env = kgc_getenv(cfg, "KGC_SIGNAL");
+	cfg->signo = KGC_DEFAULT_SIGNAL;
+	if (env && kgc_parse_signal(env, &cfg->signo))
+		return kgc_seterr(EINVAL,
+			"kgc: KGC_SIGNAL=\"%.64s\": expected a signal number or name (SIGURG, SIGUSR2, SIGRTMIN+3, ...) other than KILL, STOP or a fault signal",
+			env);
+	if (o.signal)
+		cfg->signo = o.signal;
 	return 0;
 }
 
@@ -463,6 +583,9 @@ static void kgc_atfork_parent(void)
 static void kgc_atfork_child(void)
 {
 	if (kgc_heap.state == KGC_HEAP_READY) {
+		__atomic_store_n(&kgc_heap.state, KGC_HEAP_FORKED,
+				 __ATOMIC_RELEASE);
+		kgc_ctl_restore();
 		kgc_threads_orphan_all();
 		kgc_roots_atfork_child(true);
 		kgc_heap.sys->munmap(kgc_heap.bitmap, kgc_heap.bitmap_len);
@@ -473,13 +596,92 @@ static void kgc_atfork_child(void)
 		kgc_heap.arena_start = 0;
 		kgc_heap.arena_end = 0;
 		kgc_heap.bitmap = NULL;
-		kgc_write_barrier_enabled = 0;
-		__atomic_store_n(&kgc_heap.state, KGC_HEAP_FORKED,
-				 __ATOMIC_RELEASE);
 	} else {
 		kgc_roots_atfork_child(false);
 	}
 	pthread_mutex_unlock(&kgc_heap.lock);
+}
+
+/**
+ * kgc_ctl_restore() - put anonymous zero pages under the control area
+ *
+ * After kgc_shutdown(), in a fork child (where the device mapping is a
+ * hole: VM_DONTCOPY) and when kgc_init() fails after mapping it: the
+ * barrier flag reads 0 again and nothing faults. Async-signal-safe.
+ */
+void kgc_ctl_restore(void)
+{
+	mmap(kgc_ctl(), KGC_CTL_SIZE, PROT_READ | PROT_WRITE,
+	     MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+/* Map the kernel's control area over ours. Return 0 or -errno. */
+static int kgc_ctl_map(int fd, const struct kgc_api *api)
+{
+	void *ctl = kgc_ctl(), *p;
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (page <= 0 || (uintptr_t)ctl % (uintptr_t)page ||
+	    KGC_CTL_SIZE % page)
+		return kgc_seterr(EPROTO,
+			"kgc: the control area at %p is not page aligned (page size %ld): the program's copy of kgc_write_barrier_enabled lost its alignment",
+			ctl, page);
+	kgc_heap.folded.syscalls++;
+	p = kgc_heap.sys->mmap(ctl, KGC_CTL_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_FIXED, fd,
+			       (off_t)api->ctl_offset);
+	if (p == MAP_FAILED)
+		return kgc_seterr(errno,
+			"kgc: cannot map the collector's control area: %s",
+			strerror(errno));
+	if (p != ctl) {
+		kgc_ctl_restore();
+		return kgc_seterr(EPROTO,
+			"kgc: the control area was mapped at %p, not at %p",
+			p, ctl);
+	}
+	return 0;
+}
+
+/* Hand one setting to the collector. Return 0 or -errno with a message. */
+static int kgc_gc_set(uint32_t op, uint64_t value, const char *what)
+{
+	struct kgc_gc_ctl c;
+	int err;
+
+	memset(&c, 0, sizeof(c));
+	c.op = op;
+	c.value = value;
+	err = kgc_sys_ioctl(NULL, KGC_IOC_GC, &c);
+	if (err)
+		return kgc_seterr(-err, "kgc: setting %s failed: %s", what,
+				  strerror(-err));
+	return 0;
+}
+
+/* The settings, as the collector takes them. Caller holds kgc_heap.lock. */
+int kgc_apply_settings(void)
+{
+	const struct kgc_config *cfg = &kgc_heap.cfg;
+	uint64_t debug = 0;
+	int err;
+
+	err = kgc_gc_set(KGC_GC_SET_PERCENT, cfg->gc_percent == KGC_GOGC_OFF ?
+			 KGC_GC_OFF : (uint64_t)cfg->gc_percent, "GOGC");
+	if (!err)
+		err = kgc_gc_set(KGC_GC_SET_LIMIT,
+				 cfg->memory_limit == KGC_NO_MEMORY_LIMIT ?
+				 KGC_GC_OFF : (uint64_t)cfg->memory_limit,
+				 "the memory limit");
+	if (cfg->debug & KGC_DEBUG_CHECKMARK)
+		debug |= KGC_GCDEBUG_CHECKMARK;
+	if (cfg->debug & KGC_DEBUG_POISON)
+		debug |= KGC_GCDEBUG_POISON;
+	if (cfg->debug & KGC_DEBUG_NOROOTS)
+		debug |= KGC_GCDEBUG_NOROOTS;
+	if (!err)
+		err = kgc_gc_set(KGC_GC_SET_DEBUG, debug, "the debug switches");
+	return err;
 }
 
 static void kgc_once_setup(void)
@@ -507,6 +709,10 @@ KGC_EXPORT int kgc_init(const struct kgc_options *opts)
 		goto out_unlock;
 	}
 	err = kgc_config_resolve(opts, &cfg);
+	if (err)
+		goto out_unlock;
+	/* Heap profile: KGC_MEMPROFILERATE, KGC_HEAPPROFILE(_SIGNAL). */
+	err = kgc__profile_configure(&cfg);
 	if (err)
 		goto out_unlock;
 	kgc_heap.cfg = cfg;
@@ -546,6 +752,10 @@ KGC_EXPORT int kgc_init(const struct kgc_options *opts)
 		goto err_unmap_heap;
 	}
 
+	err = kgc_ctl_map(fd, &api);
+	if (err)
+		goto err_unmap_bitmap;
+
 	kgc_heap.api = api;
 	kgc_heap.arena_start = (uintptr_t)heap;
 	kgc_heap.arena_end = (uintptr_t)heap + len;
@@ -553,17 +763,45 @@ KGC_EXPORT int kgc_init(const struct kgc_options *opts)
 	kgc_heap.bitmap_len = len / 64;
 	kgc_heap.threads = NULL;
 	kgc_heap.nthreads = 0;
+	kgc_heap.init_ns = kgc_now_ns();
+	kgc_heap.traced = __atomic_load_n(&kgc_ctl()->num_gc, __ATOMIC_RELAXED);
+	memset(kgc_heap.term_cycle, 0, sizeof(kgc_heap.term_cycle));
+
+	err = kgc_apply_settings();
+	if (err)
+		goto err_unmap_ctl;
+	err = kgc_install_handler(cfg.signo);
+	if (err) {
+		err = kgc_seterr(-err,
+			"kgc: cannot install the handler of signal %d: %s",
+			cfg.signo, strerror(-err));
+		goto err_unmap_ctl;
+	}
+	if (!(cfg.flags & KGC_INIT_NOAUTOROOTS)) {
+		err = kgc_roots_auto();
+		if (err)
+			goto err_unmap_ctl;
+	}
 	kgc_heap.gen++;
 	__atomic_store_n(&kgc_heap.state, KGC_HEAP_READY, __ATOMIC_RELEASE);
 
 	if (cfg.debug & KGC_DEBUG_GCTRACE)
 		fprintf(stderr,
-			"kgc: heap %zu MiB at %p, pointer bitmap at %p, gc %d%%, memory limit %" PRId64 ", libkgc %s\n",
+			"kgc: heap %zu MiB at %p, pointer bitmap at %p, gc %d%%, memory limit %" PRId64 ", signal %d, libkgc %s\n",
 			len >> 20, heap, bitmap, cfg.gc_percent,
-			cfg.memory_limit, KGC_VERSION_STR);
+			cfg.memory_limit, cfg.signo, KGC_VERSION_STR);
 	pthread_mutex_unlock(&kgc_heap.lock);
 	return 0;
 
+err_unmap_ctl:
+	kgc_roots_clear();
+	kgc_ctl_restore();
+	kgc_heap.arena_start = 0;
+	kgc_heap.arena_end = 0;
+	kgc_heap.bitmap = NULL;
+	kgc_heap.bitmap_len = 0;
+err_unmap_bitmap:
+	kgc_heap.sys->munmap(bitmap, len / 64);
 err_unmap_heap:
 	kgc_heap.sys->munmap(heap, len);
 err_close:
@@ -589,10 +827,14 @@ KGC_EXPORT void kgc_shutdown(void)
 			sum.alloc_noscan, sum.bytes_allocated, sum.refills,
 			sum.syscalls);
 	}
+	/* The marker must not wait for us while the heap goes away. */
+	if (kgc_curthread && kgc_curthread->attached &&
+	    kgc_curthread->gen == kgc_heap.gen)
+		kgc_sys_ioctl(NULL, KGC_IOC_THREAD_DETACH, NULL);
+	__atomic_store_n(&kgc_heap.state, KGC_HEAP_SHUTDOWN, __ATOMIC_RELEASE);
 	kgc_threads_orphan_all();
 	kgc_roots_clear();
-	kgc_write_barrier_enabled = 0;
-	__atomic_store_n(&kgc_heap.state, KGC_HEAP_SHUTDOWN, __ATOMIC_RELEASE);
+	kgc_ctl_restore();
 	kgc_heap.sys->munmap(kgc_heap.bitmap, kgc_heap.bitmap_len);
 	kgc_heap.sys->munmap((void *)kgc_heap.arena_start,
 			     kgc_heap.arena_end - kgc_heap.arena_start);

@@ -13,6 +13,13 @@
  * allocation fast path takes no lock: it only touches the calling thread's
  * struct kgc_thread. Lock order: kgc_heap.lock, then the roots lock.
  *
+ * Collector handshakes (safepoint.c) may block a thread in the kernel for
+ * the mark termination pause, until every other attached thread has
+ * acknowledged. So a handshake is never run while holding a library lock,
+ * and no library lock is waited for inside a "library region" (see
+ * kgc_enter()), where the signal handler defers the handshake: a thread
+ * waiting for a lock can always be acknowledged by its handler.
+ *
  * Counters are per thread and written only by their thread, with relaxed
  * atomic stores (plain moves on x86-64) so that kgc_read_stats() may read
  * them from another thread without a data race.
@@ -79,6 +86,7 @@ int kgc_seterr(int err, const char *fmt, ...)
  * @memory_limit: bytes, KGC_NO_MEMORY_LIMIT for none
  * @heap_reserve: bytes asked for (before rounding and capping)
  * @flags: KGC_INIT_* flags
+ * @signo: the safepoint signal
  * @device: device path (a copy)
  */
 struct kgc_config {
@@ -87,6 +95,7 @@ struct kgc_config {
 	int64_t memory_limit;
 	size_t heap_reserve;
 	unsigned int flags;
+	int signo;
 	char device[256];
 };
 
@@ -94,7 +103,10 @@ int kgc_parse_gogc(const char *s, int *out);
 int kgc_parse_bytes(const char *s, uint64_t *out);
 int kgc_parse_memlimit(const char *s, int64_t *out);
 int kgc_parse_debug(const char *s, unsigned int *flags);
+int kgc_parse_signal(const char *s, int *signo);
 int kgc_config_resolve(const struct kgc_options *opts, struct kgc_config *cfg);
+void kgc_ctl_restore(void);
+int kgc_apply_settings(void);
 
 /**
  * struct kgc_sys - the system calls libkgc makes on the device
@@ -140,7 +152,12 @@ struct kgc_thread;
  * @folded: counters of threads that detached, and of calls made without a
  *	thread (all under @lock)
  * @sys: system calls (kgc_sys_default except in unit tests)
- * @wb_sink: receives the heap pointers of each write-barrier flush
+ * @init_ns: CLOCK_MONOTONIC time of kgc_init() (gctrace)
+ * @traced: cycles gctrace has printed (claimed atomically)
+ * @term_cycle: for gctrace, by cycle number modulo KGC_CYCLE_RING: the
+ *	cycle whose @term_live is recorded
+ * @term_live: the control area's heap_live as the first thread released
+ *	from that cycle's termination pause saw it (Go's "heap at end")
  */
 struct kgc_heap {
 	pthread_mutex_t lock;
@@ -157,7 +174,10 @@ struct kgc_heap {
 	unsigned int nthreads;
 	struct kgc_counters folded;
 	const struct kgc_sys *sys;
-	void (*wb_sink)(const uint64_t *ptrs, size_t n);
+	uint64_t init_ns;
+	uint64_t traced;
+	uint64_t term_cycle[KGC_CYCLE_RING];
+	uint64_t term_live[KGC_CYCLE_RING];
 };
 
 extern struct kgc_heap kgc_heap;
@@ -173,6 +193,27 @@ static inline bool kgc_in_heap(uintptr_t p)
 	return p >= kgc_heap.arena_start && p < kgc_heap.arena_end;
 }
 
+/*
+ * kgc_ctl() - the control area: the object kgc_write_barrier_enabled names
+ * (ctlarea.c), a KGC_CTL_SIZE-byte struct kgc_ctl. The address is taken
+ * through the exported symbol, so that when a program's copy relocation
+ * moved the object into the executable this is the copy the program's
+ * kgc_store() reads; the empty asm hides from the compiler that the
+ * declaration in kgc.h is a single int.
+ */
+static inline struct kgc_ctl *kgc_ctl(void)
+{
+	uintptr_t p = (uintptr_t)&kgc_write_barrier_enabled;
+
+	__asm__("" : "+r"(p));
+	return (struct kgc_ctl *)p;
+}
+
+static inline uint32_t kgc_ctl_phase(const struct kgc_ctl *ctl)
+{
+	return __atomic_load_n(&ctl->phase, __ATOMIC_ACQUIRE);
+}
+
 /* Fail with EINVAL and say why there is no heap. */
 int kgc_err_noheap(const char *what);
 
@@ -185,13 +226,14 @@ int kgc_sys_ioctl(struct kgc_thread *t, unsigned long cmd, void *arg);
 
 /* barrier.c */
 
-/* Pointers a write-barrier buffer holds (pairs: old value, new value). */
+/* Pointers a write-barrier buffer holds (old and new values). */
 #define KGC_WBBUF_ENTRIES	512
 
 /**
  * struct wbbuf - a thread's write-barrier buffer (Go's wbBuf)
- * @next: index of the next free entry
- * @buf: recorded pointers
+ * @next: index of the next free entry; entries are written before @next
+ *	covers them, so the signal handler may send [0, @next) at any time
+ * @buf: recorded heap pointers
  */
 struct wbbuf {
 	unsigned int next;
@@ -199,10 +241,13 @@ struct wbbuf {
 };
 
 size_t wbbuf_filter(uint64_t *ptrs, size_t n, uintptr_t lo, uintptr_t hi);
-void wbbuf_flush(struct kgc_thread *t);
+int wbbuf_flush(struct kgc_thread *t);
 void wbbuf_record(struct kgc_thread *t, void *old, void *val);
 
 /* thread.c */
+
+/* Stack words a thread's scan buffer holds; more go in several calls. */
+#define KGC_SCANBUF_WORDS	4096
 
 /**
  * struct kgc_thread - an attached thread (Go's m, with its mcache)
@@ -211,12 +256,24 @@ void wbbuf_record(struct kgc_thread *t, void *old, void *val);
  * @next: thread list (kgc_heap.threads), under kgc_heap.lock
  * @prev: thread list
  * @gen: kgc_heap.gen of the heap it is attached to
- * @attached: on the thread list of the current heap; cleared by
- *	kgc_shutdown() (atomic: another thread writes it)
- * @blocking: kgc_blocking_begin() depth (atomic: read by the collector)
+ * @attached: on the thread list of the current heap and registered with
+ *	the kernel; cleared by kgc_shutdown() (atomic: another thread writes
+ *	it)
+ * @blocking: kgc_blocking_begin() depth
  * @tid: kernel thread id
+ * @slot: its index in struct kgc_ctl.slots (KGC_IOC_THREAD_ATTACH)
+ * @depth: library regions entered (kgc_enter()); while non-zero the signal
+ *	handler only sets @pending. Written by the thread itself only,
+ *	read by its signal handler.
+ * @pending: a handshake came while in a library region: run the safepoint
+ *	when leaving it
+ * @acked: last handshake epoch acknowledged
+ * @scanned: cycle (ctl num_gc + 1) whose stack scan this thread delivered
  * @stack_lo: lowest address of the thread's stack
  * @stack_hi: one past its highest address
+ * @scanbuf: KGC_SCANBUF_WORDS words for stack scans (preallocated: the
+ *	signal handler must not allocate)
+ * @marks: span marks of a mark-start acknowledgement
  */
 struct kgc_thread {
 	struct mcache mcache;
@@ -227,8 +284,15 @@ struct kgc_thread {
 	int attached;
 	unsigned int blocking;
 	pid_t tid;
+	uint32_t slot;
+	volatile unsigned int depth;
+	volatile int pending;
+	uint32_t acked;
+	uint64_t scanned;
 	uintptr_t stack_lo;
 	uintptr_t stack_hi;
+	uint64_t *scanbuf;
+	struct kgc_span_mark marks[KGC_NR_SPANCLASSES];
 };
 
 /* The calling thread, or NULL before its first attach. */
@@ -251,6 +315,81 @@ void kgc_threads_orphan_all(void);
 void kgc_counters_add(struct kgc_counters *sum, const struct kgc_counters *c);
 void kgc_threads_sum_counters(struct kgc_counters *sum);
 
+/* safepoint.c */
+
+/* Order memory accesses against this thread's own signal handler. */
+#define kgc_signal_fence()	__atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+void kgc_safepoint_run(struct kgc_thread *t);
+void kgc_run_pending(struct kgc_thread *t);
+int kgc_install_handler(int signo);
+size_t kgc_span_marks(const struct kgc_thread *t, struct kgc_span_mark *m);
+int kgc_shade(struct kgc_thread *t, const uint64_t *ptrs, size_t n);
+int kgc_shade_range(struct kgc_thread *t, uintptr_t lo, uintptr_t hi);
+int kgc_gc_stack(struct kgc_thread *t, uint64_t *buf, size_t cap, size_t *n);
+size_t kgc_stack_words(const struct kgc_thread *t);
+void kgc_trace_cycles(void);
+uint64_t kgc_now_ns(void);
+
+/*
+ * kgc_enter() / kgc_leave() - bracket library code the signal handler must
+ * not interrupt with a handshake (mcache refills, buffer flushes, stack
+ * scans, attach and detach). Regions nest; leaving the outermost one runs
+ * the handshake the handler deferred. kgc_leave() must not be called with
+ * a library lock held (it may block for the mark termination pause):
+ * kgc_leave_nosp() leaves without running it.
+ */
+static inline void kgc_enter(struct kgc_thread *t)
+{
+	t->depth = t->depth + 1;
+	kgc_signal_fence();
+}
+
+static inline void kgc_leave_nosp(struct kgc_thread *t)
+{
+	kgc_signal_fence();
+	t->depth = t->depth - 1;
+	kgc_signal_fence();
+}
+
+/* profile.c: sampled objects alive; look for dead ones after a cycle. */
+extern size_t kgc_prof_nlive;
+void kgc__profile_cycle_done(void);
+
+/*
+ * Out of every region: run what the handler deferred, print gctrace, let
+ * the heap profile learn which of its samples the last cycle freed.
+ */
+static inline void kgc_outside(struct kgc_thread *t)
+{
+	if (unlikely(t->pending) && !t->depth)
+		kgc_run_pending(t);
+	if (unlikely(kgc_heap.cfg.debug & KGC_DEBUG_GCTRACE) && !t->depth)
+		kgc_trace_cycles();
+	if (unlikely(__atomic_load_n(&kgc_prof_nlive, __ATOMIC_RELAXED)) &&
+	    !t->depth)
+		kgc__profile_cycle_done();
+}
+
+static inline void kgc_leave(struct kgc_thread *t)
+{
+	kgc_leave_nosp(t);
+	kgc_outside(t);
+}
+
+/*
+ * kgc_safepoint_check() - run a pending handshake, if any (caller in a
+ * library region, holding no lock). Two loads when none is pending.
+ */
+static inline void kgc_safepoint_check(struct kgc_thread *t)
+{
+	struct kgc_ctl *ctl = kgc_ctl();
+	uint32_t epoch = __atomic_load_n(&ctl->epoch, __ATOMIC_ACQUIRE);
+
+	if (kgc_ctl_phase(ctl) != KGC_PHASE_OFF && epoch != t->acked)
+		kgc_safepoint_run(t);
+}
+
 /* roots.c */
 void kgc_roots_clear(void);
 void kgc_roots_atfork_prepare(void);
@@ -260,6 +399,7 @@ void kgc_roots_count(uint64_t *nr, uint64_t *bytes);
 int kgc_roots_foreach(int (*fn)(uintptr_t start, size_t len,
 				const uint64_t *ptrmap, void *arg),
 		      void *arg);
+int kgc_roots_auto(void);
 
 /* heapbits.c */
 void heapbits_write(uint64_t *bitmap, size_t bitoff, size_t nbits,

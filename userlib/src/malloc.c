@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "profile.h"
 
 enum kgc_kind {
 	KGC_KIND_PRECISE,
@@ -74,8 +75,15 @@ static inline void *tiny_alloc(struct kgc_thread *t, size_t size)
 	if (unlikely(!x))
 		return NULL;
 	memset(x, 0, KGC_TINY_SIZE);
-	/* Keep whichever block has more room left. */
-	if (size < c->tinyoffset || !c->tiny) {
+	/*
+	 * Keep whichever block has more room left, but never one outside
+	 * the cached tiny span: a safepoint names the current block by its
+	 * index in that span, so the collector counts its later sub-objects
+	 * as black (safepoint.c).
+	 */
+	if (size < c->tinyoffset || !c->tiny ||
+	    c->tiny - c->alloc[KGC_TINY_SPANCLASS].base >=
+	    (uintptr_t)c->alloc[KGC_TINY_SPANCLASS].nelems * KGC_TINY_SIZE) {
 		c->tiny = (uintptr_t)x;
 		c->tinyoffset = size;
 	}
@@ -93,7 +101,13 @@ static void *large_alloc(struct kgc_thread *t, size_t size,
 	memset(&l, 0, sizeof(l));
 	l.size = size;
 	l.flags = noscan ? KGC_LARGE_NOSCAN : 0;
+	/* A safepoint before and after the kernel call, as for refills. */
+	kgc_enter(t);
+	kgc_safepoint_check(t);
 	err = kgc_sys_ioctl(t, KGC_IOC_LARGE_ALLOC, &l);
+	if (!err)
+		kgc_safepoint_check(t);
+	kgc_leave(t);
 	if (err == -ENOMEM || err == -E2BIG)
 		return kgc_seterr_null(ENOMEM,
 			"kgc: out of memory: no room for a %zu-byte object in the %zu MiB heap",
@@ -176,6 +190,8 @@ mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
 		break;
 	}
 	STAT_ADD(st->bytes_allocated, size);
+	/* Heap profile: sample about one allocation per rate bytes. */
+	kgc_profile_malloc(v, size);
 	return v;
 }
 
@@ -268,5 +284,6 @@ KGC_EXPORT int kgc_free(void *p)
 		return kgc_seterr(-err, "kgc: kgc_free(%p): %s", p,
 				  strerror(-err));
 	STAT_INC(t->mcache.stats.frees_large);
+	kgc_profile_free(p);	/* heap profile: a sample may have died */
 	return 0;
 }

@@ -192,6 +192,15 @@ static int mcache_refill(struct kgc_thread *t, uint32_t spanclass)
 	r.put_base = s->base;
 	r.put_freeindex = s->base ? s->freeindex : 0;
 	r.spanclass = spanclass;
+	/*
+	 * The tiny block lives in the tiny span, which goes back now (also
+	 * when a 16-byte noscan allocation refills it): drop the block, whose
+	 * span the kernel may free and reuse.
+	 */
+	if (spanclass == KGC_TINY_SPANCLASS && s->base) {
+		t->mcache.tiny = 0;
+		t->mcache.tinyoffset = 0;
+	}
 	err = kgc_sys_ioctl(t, KGC_IOC_REFILL, &r);
 	if (err == -ENOMEM) {
 		/* The kernel keeps what it was given even without a new span. */
@@ -228,34 +237,44 @@ static int mcache_refill(struct kgc_thread *t, uint32_t spanclass)
  * @spanclass: span class
  *
  * Called when mspan_nextfreefast() failed: finds the next free object in
- * the cached span, or refills the span from the kernel.
+ * the cached span, or refills the span from the kernel. A refill is a
+ * safepoint, before and after the kernel call, and runs in a library
+ * region: the signal handler must not read a half-replaced span.
  *
  * Return: an object, or NULL with errno and a message.
  */
 void *mcache_nextfree(struct kgc_thread *t, uint32_t spanclass)
 {
 	struct mspan *s = &t->mcache.alloc[spanclass];
+	void *v = NULL;
 	uint32_t idx;
 	int tries;
 
+	kgc_enter(t);
 	idx = mspan_nextfreeindex(s);
 	/* A span with no free object is a kernel bug: retry once, then fail. */
 	for (tries = 0; idx == s->nelems && tries < 2; tries++) {
+		kgc_safepoint_check(t);
 		if (mcache_refill(t, spanclass))
-			return NULL;
+			goto out;
+		kgc_safepoint_check(t);
 		idx = mspan_nextfreeindex(s);
 	}
-	if (idx == s->nelems)
-		return kgc_seterr_null(EPROTO,
-			"kgc: kernel handed out full spans of class %u",
-			spanclass);
+	if (idx == s->nelems) {
+		kgc_seterr(EPROTO, "kgc: kernel handed out full spans of class %u",
+			   spanclass);
+		goto out;
+	}
 	s->allocount++;
-	return (void *)(s->base + (uintptr_t)idx * s->elemsize);
+	v = (void *)(s->base + (uintptr_t)idx * s->elemsize);
+out:
+	kgc_leave(t);
+	return v;
 }
 
 /**
  * mcache_release_all() - give every cached span back to the kernel
- * @t: the calling thread (or one being detached), attached
+ * @t: the calling thread, attached, in a library region
  *
  * Each span goes back with KGC_IOC_REFILL, spanclass KGC_NO_SPANCLASS and
  * its final freeindex; the mcache is empty afterwards whatever happens.

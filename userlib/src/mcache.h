@@ -65,6 +65,8 @@ struct kgc_counters {
 	uint64_t barrier_records;
 	uint64_t barrier_flushes;
 	uint64_t barrier_shaded;
+	uint64_t handshakes;
+	uint64_t signal_handshakes;	/* written by the signal handler only */
 };
 
 /**

@@ -3,12 +3,17 @@
  * thread.c - attaching threads to the heap and detaching them.
  *
  * A thread's kgc state (struct kgc_thread: mcache, write-barrier buffer,
- * stack bounds, counters) is allocated at its first allocation or explicit
- * kgc_thread_attach() and reached through one initial-exec TLS pointer,
- * kgc_curthread. It is freed by kgc_thread_detach() or, at thread exit, by
- * the destructor of a pthread key, which first gives the cached spans back
- * to the kernel (KGC_IOC_REFILL with spanclass KGC_NO_SPANCLASS) so that
- * other threads can allocate from them.
+ * stack bounds, counters, the stack-scan buffer the signal handler uses)
+ * is allocated at its first allocation or explicit kgc_thread_attach() and
+ * reached through one initial-exec TLS pointer, kgc_curthread (safe to
+ * read in a signal handler). Attaching registers the thread with the
+ * collector (KGC_IOC_THREAD_ATTACH: its stack bounds and the safepoint
+ * signal; the kernel answers with the thread's slot in the control area).
+ * The state is freed by kgc_thread_detach() or, at thread exit, by the
+ * destructor of a pthread key, which first flushes the barrier buffer,
+ * gives the cached spans back to the kernel (KGC_IOC_REFILL with spanclass
+ * KGC_NO_SPANCLASS) so that other threads can allocate from them, and
+ * unregisters the thread (KGC_IOC_THREAD_DETACH).
  *
  * kgc_shutdown() cannot free other threads' state (their TLS still points
  * to it), so it orphans it instead: the mcache is emptied (so the fast path
@@ -16,9 +21,15 @@
  * attached. An orphan is revived in place by its next kgc call once a new
  * heap exists, or freed at thread exit.
  *
- * The thread list (kgc_heap.threads) is what the collector will walk for
- * stack roots and handshakes; kgc_read_stats() walks it for the counters.
- * It is protected by kgc_heap.lock.
+ * The thread list (kgc_heap.threads) is protected by kgc_heap.lock;
+ * kgc_read_stats() walks it for the counters. The collector keeps its own
+ * list in the kernel.
+ *
+ * Blocking regions: kgc_blocking_begin() flushes the barrier buffer and
+ * sets KGC_SLOT_PARKED in the thread's slot of the control area; the
+ * kernel then signals the thread at once in a handshake instead of waiting
+ * its grace period, and the handler acknowledges with the frozen stack.
+ * kgc_blocking_end() clears the bit and runs a safepoint.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -123,23 +134,35 @@ void kgc_threads_orphan_all(void)
 
 	for (t = kgc_heap.threads; t; t = next) {
 		next = t->next;
+		thread_unlink(t);
 		mcache_reset(&t->mcache);
 		t->wbbuf.next = 0;
-		thread_unlink(t);
 	}
 	kgc_heap.threads = NULL;
 	kgc_heap.nthreads = 0;
+}
+
+/* Free a thread's state; it is no longer reachable from its handler. */
+static void thread_free(struct kgc_thread *t)
+{
+	if (kgc_curthread == t)
+		kgc_curthread = NULL;
+	kgc_signal_fence();
+	free(t->scanbuf);
+	free(t);
 }
 
 /**
  * kgc_thread_get_slow() - attach the calling thread, or revive it
  *
  * Return: the thread, attached to the current heap, or NULL with errno and
- * a message (no heap, no memory).
+ * a message (no heap, no memory, no stack bounds, too many threads).
  */
 struct kgc_thread *kgc_thread_get_slow(void)
 {
 	struct kgc_thread *t = kgc_curthread;
+	struct kgc_thread_attach a;
+	int err;
 
 	if (!kgc_heap_ready())
 		return (void)kgc_err_noheap("cannot attach the thread"), NULL;
@@ -150,53 +173,107 @@ struct kgc_thread *kgc_thread_get_slow(void)
 				       strerror(kgc_thread_key_err));
 	if (!t) {
 		t = calloc(1, sizeof(*t));
-		if (!t)
+		if (t)
+			t->scanbuf = malloc(KGC_SCANBUF_WORDS *
+					    sizeof(*t->scanbuf));
+		if (!t || !t->scanbuf) {
+			free(t);
 			return kgc_seterr_null(ENOMEM,
 				"kgc: no memory for the state of thread %d",
 				(int)gettid());
+		}
 		if (pthread_setspecific(kgc_thread_key, t)) {
+			free(t->scanbuf);
 			free(t);
 			return kgc_seterr_null(ENOMEM,
 				"kgc: cannot register thread %d for its exit",
 				(int)gettid());
 		}
+		kgc_signal_fence();
 		kgc_curthread = t;
 	}
+	if (__atomic_load_n(&t->attached, __ATOMIC_RELAXED))
+		return t;
 	t->tid = gettid();
 	thread_stack_bounds(t);
+	if (!t->stack_hi)
+		return kgc_seterr_null(EIO,
+			"kgc: cannot find the stack of thread %d (pthread_getattr_np failed): it cannot be scanned",
+			(int)t->tid);
+
+	/*
+	 * Register with the collector. This may wait for a mark termination
+	 * pause to end, so no lock is held; the region makes the handler
+	 * defer a handshake that arrives before the thread is linked.
+	 */
+	/* New, or orphaned by the shutdown of an earlier heap. */
+	mcache_reset(&t->mcache);
+	memset(&t->mcache.stats, 0, sizeof(t->mcache.stats));
+	t->wbbuf.next = 0;
+	t->blocking = 0;
+	t->acked = 0;
+	t->scanned = 0;
+	t->pending = 0;
+	kgc_enter(t);
+	memset(&a, 0, sizeof(a));
+	a.stack_lo = t->stack_lo;
+	a.stack_hi = t->stack_hi;
+	a.signo = (uint32_t)kgc_heap.cfg.signo;
+	err = kgc_sys_ioctl(t, KGC_IOC_THREAD_ATTACH, &a);
+	if (err) {
+		kgc_leave_nosp(t);
+		t->pending = 0;
+		if (err == -ENOSPC)
+			return kgc_seterr_null(ENOSPC,
+				"kgc: cannot attach thread %d: the collector takes at most %d threads",
+				(int)t->tid, KGC_MAX_THREADS);
+		return kgc_seterr_null(-err,
+			"kgc: KGC_IOC_THREAD_ATTACH of thread %d failed: %s",
+			(int)t->tid, strerror(-err));
+	}
 
 	pthread_mutex_lock(&kgc_heap.lock);
 	if (kgc_heap.state != KGC_HEAP_READY) {
 		pthread_mutex_unlock(&kgc_heap.lock);
+		kgc_leave_nosp(t);
+		t->pending = 0;
 		return (void)kgc_err_noheap("cannot attach the thread"), NULL;
 	}
-	if (!t->attached) {
-		/* New, or orphaned by the shutdown of an earlier heap. */
-		mcache_reset(&t->mcache);
-		memset(&t->mcache.stats, 0, sizeof(t->mcache.stats));
-		t->wbbuf.next = 0;
-		t->blocking = 0;
-		thread_link(t);
-	}
+	t->slot = a.slot;
+	thread_link(t);
 	pthread_mutex_unlock(&kgc_heap.lock);
+	/* A handshake in progress needs us too. */
+	kgc_safepoint_check(t);
+	kgc_leave(t);
 	return t;
 }
 
 /*
- * Detach @t: flush its barrier buffer, give its spans back, fold its
- * counters. Safe on an orphan (does nothing). Return 0 or the first -errno.
+ * Detach @t (the calling thread): flush its barrier buffer, give its spans
+ * back, unregister it, fold its counters. Safe on an orphan (does
+ * nothing). Return 0 or the first -errno.
  */
 static int thread_release(struct kgc_thread *t)
 {
-	int err = 0;
+	int err = 0, err2;
 
 	pthread_mutex_lock(&kgc_heap.lock);
 	if (t->attached && t->gen == kgc_heap.gen &&
 	    kgc_heap.state == KGC_HEAP_READY) {
+		kgc_enter(t);
 		wbbuf_flush(t);
 		err = mcache_release_all(t);
+		__atomic_store_n(&kgc_ctl()->slots[t->slot], 0,
+				 __ATOMIC_RELEASE);
+		err2 = kgc_sys_ioctl(t, KGC_IOC_THREAD_DETACH, NULL);
+		if (err2 && !err)
+			err = kgc_seterr(-err2,
+				"kgc: KGC_IOC_THREAD_DETACH failed: %s",
+				strerror(-err2));
 		kgc_counters_add(&kgc_heap.folded, &t->mcache.stats);
 		thread_unlink(t);
+		kgc_leave_nosp(t);
+		t->pending = 0;	/* no longer part of any handshake */
 	}
 	pthread_mutex_unlock(&kgc_heap.lock);
 	return err;
@@ -208,9 +285,7 @@ static void kgc_thread_exit(void *arg)
 	struct kgc_thread *t = arg;
 
 	thread_release(t);
-	if (kgc_curthread == t)
-		kgc_curthread = NULL;
-	free(t);
+	thread_free(t);
 }
 
 KGC_EXPORT int kgc_thread_attach(void)
@@ -226,37 +301,62 @@ KGC_EXPORT int kgc_thread_detach(void)
 	if (!t)
 		return 0;
 	err = thread_release(t);
-	kgc_curthread = NULL;
 	pthread_setspecific(kgc_thread_key, NULL);
-	free(t);
+	thread_free(t);
 	return err;
+}
+
+static bool thread_ready(struct kgc_thread *t)
+{
+	return t && __atomic_load_n(&t->attached, __ATOMIC_RELAXED) &&
+	       !t->depth && kgc_heap_ready();
 }
 
 KGC_EXPORT void kgc_safepoint(void)
 {
 	struct kgc_thread *t = kgc_curthread;
+	int saved_errno = errno;
 
-	if (t && __atomic_load_n(&t->attached, __ATOMIC_RELAXED))
-		wbbuf_flush(t);
+	if (!thread_ready(t))
+		return;
+	kgc_enter(t);
+	kgc_safepoint_check(t);
+	kgc_leave(t);
+	errno = saved_errno;
 }
 
 KGC_EXPORT void kgc_blocking_begin(void)
 {
 	struct kgc_thread *t = kgc_curthread;
+	int saved_errno = errno;
 
-	if (!t || !__atomic_load_n(&t->attached, __ATOMIC_RELAXED))
+	if (!thread_ready(t))
 		return;
-	/* Parked threads are not waited for: hand the marker what we have. */
-	if (!t->blocking)
+	if (!t->blocking) {
+		/* Parked threads are acknowledged by the handler: flush now. */
+		kgc_enter(t);
 		wbbuf_flush(t);
-	__atomic_store_n(&t->blocking, t->blocking + 1, __ATOMIC_RELEASE);
+		kgc_leave(t);
+		__atomic_fetch_or(&kgc_ctl()->slots[t->slot], KGC_SLOT_PARKED,
+				  __ATOMIC_RELEASE);
+	}
+	t->blocking++;
+	errno = saved_errno;
 }
 
 KGC_EXPORT void kgc_blocking_end(void)
 {
 	struct kgc_thread *t = kgc_curthread;
+	int saved_errno = errno;
 
 	if (!t || !t->blocking)
 		return;
-	__atomic_store_n(&t->blocking, t->blocking - 1, __ATOMIC_RELEASE);
+	if (--t->blocking || !thread_ready(t))
+		return;
+	__atomic_fetch_and(&kgc_ctl()->slots[t->slot], ~KGC_SLOT_PARKED,
+			   __ATOMIC_RELEASE);
+	kgc_enter(t);
+	kgc_safepoint_check(t);
+	kgc_leave(t);
+	errno = saved_errno;
 }

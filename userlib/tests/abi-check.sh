@@ -4,7 +4,11 @@
 # ABI checks of the built shared library, as TAP:
 #  - it exports exactly the symbols listed in libkgc.map, all at KGC_0.1;
 #  - every kgc_ function declared in kgc.h is exported;
-#  - its soname is libkgc.so.0.
+#  - its soname is libkgc.so.0;
+#  - kgc_write_barrier_enabled names the whole control area (16 KiB,
+#    16 KiB aligned), so that a program's copy relocation of it copies the
+#    whole area, aligned: a PIE that reads it gets an R_X86_64_COPY-style
+#    copy, and that copy is page aligned at run time.
 #
 # usage: abi-check.sh LIBKGC_SO LIBKGC_MAP KGC_H
 
@@ -14,7 +18,7 @@ hdr=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-echo "1..3"
+echo "1..5"
 
 sed -n 's/^[[:space:]]*\(kgc_[a-z0-9_]*\);$/\1/p' "$map" | sort >"$tmp/map"
 nm -D --defined-only "$so" | awk '$3 ~ /^kgc_/ { print $3 }' | sort >"$tmp/so"
@@ -42,4 +46,40 @@ if [ "$soname" = "libkgc.so.0" ]; then
 	echo "ok 3 - soname is libkgc.so.0"
 else
 	echo "not ok 3 - soname is libkgc.so.0 (got '$soname')"
+fi
+
+line=$(readelf -sW "$so" | awk '$8 ~ /^kgc_write_barrier_enabled@/ { print $2, $3; exit }')
+value=${line% *}
+size=${line#* }
+if [ -n "$line" ] && [ "$size" = 16384 ] && [ $((0x$value % 16384)) = 0 ]; then
+	echo "ok 4 - kgc_write_barrier_enabled is the 16 KiB aligned control area"
+else
+	echo "not ok 4 - kgc_write_barrier_enabled is the 16 KiB aligned control area"
+	echo "# symbol: '$line'"
+fi
+
+cat >"$tmp/copyrel.c" <<'EOC'
+#include <stdint.h>
+#include <stdio.h>
+#include <kgc.h>
+int main(void)
+{
+	uintptr_t a = (uintptr_t)&kgc_write_barrier_enabled;
+
+	printf("%lu %u\n", (unsigned long)(a % 4096), kgc_write_barrier_enabled);
+	return 0;
+}
+EOC
+if ${CC:-cc} -O2 -fPIE -pie -I"$(dirname "$hdr")" "$tmp/copyrel.c" \
+	-L"$(dirname "$so")" -l:"$(basename "$so")" -o "$tmp/copyrel" 2>"$tmp/err"; then
+	out=$(LD_LIBRARY_PATH=$(dirname "$so") "$tmp/copyrel" 2>&1)
+	copy=$(readelf -rW "$tmp/copyrel" | grep -c 'COPY.*kgc_write_barrier_enabled')
+	if [ "$out" = "0 0" ]; then
+		echo "ok 5 - a PIE reading it (copy relocations: $copy) sees a page-aligned area"
+	else
+		echo "not ok 5 - a PIE reading it sees a page-aligned area (got '$out')"
+	fi
+else
+	echo "not ok 5 - a PIE reading it sees a page-aligned area (build failed)"
+	sed 's/^/# /' "$tmp/err"
 fi

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR MIT)
 /*
- * barrier.c - kgc_store() and the write-barrier buffer: off it is a plain
- * store; on it records the old and the new value; flushes (buffer full,
- * safepoint, blocking region, detach) hand the heap pointers, filtered, to
- * the sink; a store never fails.
+ * barrier.c - kgc_store() and the write-barrier buffer: off (the kernel's
+ * phase word is 0) it is a plain store; on it records the old and the new
+ * value when they are heap pointers; the buffer goes to the kernel
+ * (KGC_IOC_SAFEPOINT, flags 0) when full, at handshakes, before blocking
+ * regions and at detach, and is dropped without a system call when the
+ * cycle is over; a store never fails nor changes errno; nobarrier=1 breaks
+ * it on purpose.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,22 +15,31 @@
 #include "internal.h"
 #include "tap.h"
 
-static uint64_t sunk[4 * KGC_WBBUF_ENTRIES];
-static size_t nsunk, nsinks;
-
-static void sink(const uint64_t *ptrs, size_t n)
+/* Barrier on without a handshake to acknowledge (epoch stays acked). */
+static void barrier_on(void)
 {
-	size_t i;
-
-	nsinks++;
-	for (i = 0; i < n && nsunk < ARRAY_SIZE(sunk); i++)
-		sunk[nsunk++] = ptrs[i];
+	__atomic_store_n(&fk.ctl->phase, KGC_PHASE_MARK, __ATOMIC_RELEASE);
 }
 
-static void reset_sink(void)
+static void barrier_off(void)
 {
-	nsunk = nsinks = 0;
-	kgc_heap.wb_sink = sink;
+	__atomic_store_n(&fk.ctl->phase, KGC_PHASE_OFF, __ATOMIC_RELEASE);
+}
+
+/* Pointers sent with flags 0 (barrier buffers), in order. */
+static size_t shaded(uint64_t *out, size_t cap)
+{
+	size_t n = 0;
+	unsigned int i;
+	uint32_t j;
+
+	for (i = 0; i < MIN(fk.nspcalls, (unsigned int)FAKE_MAX_SPCALLS); i++) {
+		if (fk.spcalls[i].flags)
+			continue;
+		for (j = 0; j < fk.spcalls[i].nptrs && n < cap; j++)
+			out[n++] = fk.spcalls[i].ptrs[j];
+	}
+	return n;
 }
 
 static void test_filter(void)
@@ -46,6 +58,26 @@ static void test_filter(void)
 	CHECK_EQ(wbbuf_filter(v, 0, lo, hi), 0);
 }
 
+static void test_flag_is_the_kernel_phase(void)
+{
+	REQUIRE_EQ(fake_heap_init(), 0);
+	REQUIRE(fk.ctl != NULL);
+	CHECK((void *)fk.ctl == (void *)&kgc_write_barrier_enabled);
+	CHECK((uintptr_t)fk.ctl % KGC_CTL_SIZE == 0);
+	CHECK_EQ(kgc_write_barrier_enabled, 0);
+	fk.ctl->phase = KGC_PHASE_MARK_TERM;
+	CHECK_EQ(kgc_write_barrier_enabled, KGC_PHASE_MARK_TERM);
+	fk.ctl->phase = KGC_PHASE_OFF;
+	CHECK_EQ(kgc_write_barrier_enabled, 0);
+	fk.ctl->num_gc = 77;
+	kgc_shutdown();
+	/* Zero pages again: the flag reads 0 and the area is writable. */
+	CHECK_EQ(kgc_write_barrier_enabled, 0);
+	CHECK_EQ(kgc_ctl()->num_gc, 0);
+	kgc_ctl()->slots[5] = 1;
+	kgc_ctl()->slots[5] = 0;
+}
+
 static void test_store_barrier_off(void)
 {
 	struct kgc_heap_stats st = { .sz = sizeof(st) };
@@ -53,10 +85,10 @@ static void test_store_barrier_off(void)
 	void *other;
 
 	REQUIRE_EQ(fake_heap_init(), 0);
-	reset_sink();
 	obj = kgc_alloc_conservative(16);
 	other = kgc_alloc_conservative(16);
 	REQUIRE(obj && other);
+	fake_sp_reset();
 	kgc_store(&obj[0], other);
 	KGC_STORE(obj[1], obj);
 	CHECK(obj[0] == other && obj[1] == (void *)obj);
@@ -65,7 +97,7 @@ static void test_store_barrier_off(void)
 	REQUIRE_EQ(kgc_read_stats(&st), 0);
 	CHECK_EQ(st.barrier_records, 0);
 	CHECK_EQ(st.barrier_flushes, 0);
-	CHECK_EQ(nsinks, 0);
+	CHECK_EQ(fk.nspcalls, 0);
 	kgc_shutdown();
 }
 
@@ -73,69 +105,103 @@ static void test_store_barrier_on_records_old_and_new(void)
 {
 	struct kgc_heap_stats st = { .sz = sizeof(st) };
 	void **obj, *a, *b;
+	uint64_t got[8];
+	uint32_t e;
 	int notheap;
 
 	REQUIRE_EQ(fake_heap_init(), 0);
-	reset_sink();
 	obj = kgc_alloc_conservative(16);
 	a = kgc_alloc_noscan(64);
 	b = kgc_alloc_noscan(64);
 	REQUIRE(obj && a && b);
 	obj[0] = a;
-	kgc_write_barrier_enabled = 1;
+	fake_sp_reset();
+	barrier_on();
 	kgc_store(&obj[0], b);		/* old a, new b */
 	kgc_store(&obj[1], &notheap);	/* old NULL, new not in heap */
-	kgc_write_barrier_enabled = 0;
 	CHECK(obj[0] == b && obj[1] == (void *)&notheap);
-	REQUIRE_EQ(kgc_curthread->wbbuf.next, 4);
+	REQUIRE_EQ(kgc_curthread->wbbuf.next, 2);
 	CHECK(kgc_curthread->wbbuf.buf[0] == (uintptr_t)a);
 	CHECK(kgc_curthread->wbbuf.buf[1] == (uintptr_t)b);
-	CHECK(kgc_curthread->wbbuf.buf[2] == 0);
-	CHECK(kgc_curthread->wbbuf.buf[3] == (uintptr_t)&notheap);
+	kgc_safepoint();		/* no handshake: nothing sent */
+	CHECK_EQ(fk.nspcalls, 0);
+	CHECK_EQ(kgc_curthread->wbbuf.next, 2);
+	/* A handshake: the buffer first (flags 0), then the ACK. */
+	e = fake_handshake(KGC_PHASE_MARK);
 	kgc_safepoint();
 	CHECK_EQ(kgc_curthread->wbbuf.next, 0);
-	REQUIRE_EQ(nsunk, 2);
-	CHECK(sunk[0] == (uintptr_t)a && sunk[1] == (uintptr_t)b);
+	REQUIRE(fk.nspcalls >= 2);
+	CHECK_EQ(fk.spcalls[0].flags, 0);
+	REQUIRE_EQ(shaded(got, 8), 2);
+	CHECK(got[0] == (uintptr_t)a && got[1] == (uintptr_t)b);
+	CHECK_EQ(fk.spcalls[fk.nspcalls - 1].flags, KGC_SP_ACK | KGC_SP_STACK);
+	CHECK_EQ(fk.spcalls[fk.nspcalls - 1].epoch, e);
+	CHECK_EQ(kgc_curthread->acked, e);
 	REQUIRE_EQ(kgc_read_stats(&st), 0);
-	CHECK_EQ(st.barrier_records, 4);
+	CHECK_EQ(st.barrier_records, 2);
 	CHECK_EQ(st.barrier_flushes, 1);
 	CHECK_EQ(st.barrier_shaded, 2);
+	CHECK_EQ(st.handshakes, 1);
+	fake_cycle_done();
 	kgc_shutdown();
 }
 
 static void test_full_buffer_flushes(void)
 {
 	struct kgc_heap_stats st = { .sz = sizeof(st) };
+	static uint64_t got[4 * KGC_WBBUF_ENTRIES];
+	size_t i, stores = KGC_WBBUF_ENTRIES + 10, n;
 	void **arr;
-	size_t i, stores = KGC_WBBUF_ENTRIES / 2 + 10;
 
 	REQUIRE_EQ(fake_heap_init(), 0);
-	reset_sink();
 	arr = kgc_alloc_conservative(stores * sizeof(void *));
 	REQUIRE(arr != NULL);
-	kgc_write_barrier_enabled = 1;
+	fake_sp_reset();
+	barrier_on();
+	/* Old values are NULL: one entry per store. */
 	for (i = 0; i < stores; i++)
 		kgc_store(&arr[i], &arr[(i + 1) % stores]);
-	kgc_write_barrier_enabled = 0;
-	/* The first KGC_WBBUF_ENTRIES / 2 stores went out when it filled. */
-	CHECK_EQ(nsinks, 1);
-	CHECK_EQ(nsunk, KGC_WBBUF_ENTRIES / 2);	/* NULL old values dropped */
-	CHECK(sunk[0] == (uintptr_t)&arr[1]);
-	CHECK_EQ(kgc_curthread->wbbuf.next, 20);
-	/* A blocking region flushes the rest, once, and nests. */
+	n = shaded(got, ARRAY_SIZE(got));
+	CHECK_EQ(fk.nspcalls, 1);	/* filled once: flushed once */
+	CHECK_EQ(n + kgc_curthread->wbbuf.next, stores);
+	CHECK(got[0] == (uintptr_t)&arr[1]);
+	/* A blocking region flushes the rest, once, parks, and nests. */
 	kgc_blocking_begin();
+	CHECK_EQ(kgc_curthread->wbbuf.next, 0);
+	CHECK_EQ(fk.ctl->slots[kgc_curthread->slot], KGC_SLOT_PARKED);
 	kgc_blocking_begin();
 	CHECK_EQ(kgc_curthread->blocking, 2);
 	kgc_blocking_end();
+	CHECK_EQ(fk.ctl->slots[kgc_curthread->slot], KGC_SLOT_PARKED);
 	kgc_blocking_end();
+	CHECK_EQ(fk.ctl->slots[kgc_curthread->slot], 0);
 	kgc_blocking_end();	/* unbalanced: ignored */
 	CHECK_EQ(kgc_curthread->blocking, 0);
-	CHECK_EQ(nsinks, 2);
-	CHECK_EQ(nsunk, stores);
+	CHECK_EQ(fk.nspcalls, 2);
+	CHECK_EQ(shaded(got, ARRAY_SIZE(got)), stores);
 	REQUIRE_EQ(kgc_read_stats(&st), 0);
-	CHECK_EQ(st.barrier_records, 2 * stores);
+	CHECK_EQ(st.barrier_records, stores);
 	CHECK_EQ(st.barrier_flushes, 2);
 	CHECK_EQ(st.barrier_shaded, stores);
+	barrier_off();
+	kgc_shutdown();
+}
+
+static void test_cycle_over_drops_buffer(void)
+{
+	void **obj;
+
+	REQUIRE_EQ(fake_heap_init(), 0);
+	obj = kgc_alloc_conservative(16);
+	REQUIRE(obj != NULL);
+	barrier_on();
+	kgc_store(&obj[0], obj);
+	barrier_off();
+	fake_sp_reset();
+	kgc_blocking_begin();	/* flushes: nothing to send outside a cycle */
+	kgc_blocking_end();
+	CHECK_EQ(kgc_curthread->wbbuf.next, 0);
+	CHECK_EQ(fk.nspcalls, 0);
 	kgc_shutdown();
 }
 
@@ -153,17 +219,20 @@ static void test_unattached_thread_and_detach_flush(void)
 	pthread_t t;
 
 	REQUIRE_EQ(fake_heap_init(), 0);
-	reset_sink();
 	obj = kgc_alloc_conservative(8);
 	REQUIRE(obj != NULL);
-	kgc_write_barrier_enabled = 1;
+	fake_sp_reset();
+	barrier_on();
 	REQUIRE_EQ(pthread_create(&t, NULL, unattached_store, obj), 0);
 	pthread_join(t, NULL);
-	kgc_write_barrier_enabled = 0;
+	barrier_off();
 	CHECK(obj[0] == (void *)obj);
-	/* Flushed by the exiting thread's detach. */
-	REQUIRE_EQ(nsunk, 1);
-	CHECK(sunk[0] == (uintptr_t)obj);
+	/* Flushed by the exiting thread's detach, which unregistered it. */
+	REQUIRE_EQ(fk.nspcalls, 1);
+	CHECK_EQ(fk.spcalls[0].flags, 0);
+	CHECK(fake_sp_has(0, (uintptr_t)obj));
+	CHECK(!pthread_equal(fk.spcalls[0].thread, pthread_self()));
+	CHECK_EQ(fake_threads_attached(), 1);	/* only this one */
 	kgc_shutdown();
 }
 
@@ -173,19 +242,61 @@ static void test_store_without_heap(void)
 	int x;
 
 	kgc_shutdown();
-	kgc_write_barrier_enabled = 1;
+	kgc_ctl()->phase = KGC_PHASE_MARK;	/* the zero page is ours */
 	errno = 42;
 	kgc_store(&slot, &x);
 	CHECK(slot == (void *)&x);
 	CHECK_EQ(errno, 42);
-	kgc_write_barrier_enabled = 0;
+	kgc_ctl()->phase = KGC_PHASE_OFF;
+}
+
+static void test_store_keeps_errno(void)
+{
+	size_t i;
+	void **arr;
+
+	REQUIRE_EQ(fake_heap_init(), 0);
+	arr = kgc_alloc_conservative(64 * sizeof(void *));
+	REQUIRE(arr != NULL);
+	barrier_on();
+	errno = 42;
+	/* Through full buffers and the flushes they cause. */
+	for (i = 0; i < 4 * KGC_WBBUF_ENTRIES; i++)
+		kgc_store(&arr[i % 64], &arr[(i + 1) % 64]);
+	CHECK_EQ(errno, 42);
+	barrier_off();
+	kgc_shutdown();
+}
+
+static void test_nobarrier_is_broken_on_purpose(void)
+{
+	KGC_OPTS(opts, .heap_reserve = KGC_ARENA_SIZE,
+		 .flags = KGC_INIT_NOENV | KGC_INIT_NOAUTOROOTS,
+		 .debug = KGC_DEBUG_NOBARRIER);
+	void **obj;
+
+	kgc_shutdown();
+	fake_kernel_install();
+	REQUIRE_EQ(kgc_init(&opts), 0);
+	obj = kgc_alloc_conservative(16);
+	REQUIRE(obj != NULL);
+	barrier_on();
+	kgc_store(&obj[0], obj);
+	CHECK(obj[0] == (void *)obj);
+	CHECK_EQ(kgc_curthread->wbbuf.next, 0);	/* nothing recorded */
+	barrier_off();
+	kgc_shutdown();
 }
 
 TAP_MAIN(
 	TAP_CASE(test_filter),
+	TAP_CASE(test_flag_is_the_kernel_phase),
 	TAP_CASE(test_store_barrier_off),
 	TAP_CASE(test_store_barrier_on_records_old_and_new),
 	TAP_CASE(test_full_buffer_flushes),
+	TAP_CASE(test_cycle_over_drops_buffer),
 	TAP_CASE(test_unattached_thread_and_detach_flush),
 	TAP_CASE(test_store_without_heap),
+	TAP_CASE(test_store_keeps_errno),
+	TAP_CASE(test_nobarrier_is_broken_on_purpose),
 )

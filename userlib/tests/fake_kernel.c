@@ -9,6 +9,13 @@
  * freeindex where the last user left it. Every span and large object
  * handed out gets garbage in its pointer bitmap, so a library that leaves
  * stale bits is caught.
+ *
+ * The collector's side: the control area is anonymous shared memory mapped
+ * where the library asks (MAP_FIXED over kgc_write_barrier_enabled); tests
+ * raise handshakes by writing its phase and epoch (fake_handshake()).
+ * Thread attach/detach, safepoint calls (recorded with their pointers and
+ * span marks), root ranges (with the kernel's overlap rule), GC runs and
+ * settings are kept for the tests to look at.
  */
 #include <errno.h>
 #include <string.h>
@@ -43,6 +50,9 @@ static int fake_close(int fd)
 	}
 	fk.open = false;
 	fk.api_done = false;
+	/* The heap, its threads and roots go with the last close. */
+	memset(fk.threads, 0, sizeof(fk.threads));
+	fk.nroots = 0;
 	return 0;
 }
 
@@ -51,12 +61,24 @@ static void *fake_mmap(void *addr, size_t len, int prot, int flags, int fd,
 {
 	void *p;
 
-	(void)addr;
 	if (fd != FAKE_FD || !fk.open || !(flags & MAP_SHARED) ||
 	    prot != (PROT_READ | PROT_WRITE)) {
 		errno = EINVAL;
 		return MAP_FAILED;
 	}
+	if ((uint64_t)off == FAKE_CTL_OFFSET) {
+		if (fk.no_ctl || len != KGC_CTL_SIZE || !fk.heap_base ||
+		    !(flags & MAP_FIXED) || !addr) {
+			errno = EINVAL;
+			return MAP_FAILED;
+		}
+		p = mmap(addr, len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (p != MAP_FAILED)
+			fk.ctl = p;
+		return p;
+	}
+	(void)addr;
 	if ((uint64_t)off == FAKE_HEAP_OFFSET) {
 		if (fk.mmap_heap_errno) {
 			errno = fk.mmap_heap_errno;
@@ -350,6 +372,261 @@ static void fake_stats(struct kgc_stats *st)
 	fk.stats_calls++;
 }
 
+static struct fake_thread *fake_current(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < FAKE_MAX_THREADS; i++)
+		if (fk.threads[i].live &&
+		    pthread_equal(fk.threads[i].thread, pthread_self()))
+			return &fk.threads[i];
+	return NULL;
+}
+
+unsigned int fake_threads_attached(void)
+{
+	unsigned int i, n = 0;
+
+	pthread_mutex_lock(&fk.lock);
+	for (i = 0; i < FAKE_MAX_THREADS; i++)
+		n += fk.threads[i].live;
+	pthread_mutex_unlock(&fk.lock);
+	return n;
+}
+
+static int fake_attach(struct kgc_thread_attach *a)
+{
+	unsigned int i;
+
+	if (fk.attach_errno)
+		return -fk.attach_errno;
+	if (a->flags || a->resv[0] || a->resv[1] || a->resv2 ||
+	    a->signo < 1 || a->signo > 64 || a->stack_lo >= a->stack_hi)
+		return -EINVAL;
+	if (fake_current())
+		return -EBUSY;
+	for (i = 0; i < FAKE_MAX_THREADS; i++) {
+		struct fake_thread *t = &fk.threads[i];
+
+		if (t->live)
+			continue;
+		memset(t, 0, sizeof(*t));
+		t->thread = pthread_self();
+		t->stack_lo = a->stack_lo;
+		t->stack_hi = a->stack_hi;
+		t->signo = a->signo;
+		t->slot = i;
+		t->live = true;
+		a->slot = i;
+		if (fk.ctl)
+			fk.ctl->slots[i] = 0;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+static int fake_detach(void)
+{
+	struct fake_thread *t = fake_current();
+
+	if (!t)
+		return -EINVAL;
+	t->live = false;
+	return 0;
+}
+
+static int fake_safepoint(struct kgc_safepoint *sp)
+{
+	struct fake_thread *t = fake_current();
+	struct fake_spcall *c;
+
+	if (sp->flags & ~KGC_SP_FLAGS || sp->resv[0] || sp->resv[1] ||
+	    sp->resv2 || sp->nptrs > KGC_SP_MAX_PTRS ||
+	    sp->nspans > KGC_NR_SPANCLASSES)
+		return -EINVAL;
+	if ((sp->flags & KGC_SP_ACK) && !t)
+		return -EPERM;
+	if (fk.nspcalls < FAKE_MAX_SPCALLS) {
+		c = &fk.spcalls[fk.nspcalls];
+		c->thread = pthread_self();
+		c->flags = sp->flags;
+		c->epoch = sp->epoch;
+		c->nptrs = sp->nptrs;
+		c->nspans = sp->nspans;
+		if (sp->nptrs)
+			memcpy(c->ptrs, (void *)(uintptr_t)sp->ptrs,
+			       MIN(sp->nptrs, (uint32_t)FAKE_SP_PTRS) *
+			       sizeof(uint64_t));
+		if (sp->nspans)
+			memcpy(c->spans, (void *)(uintptr_t)sp->spans,
+			       sp->nspans * sizeof(struct kgc_span_mark));
+	}
+	fk.nspcalls++;
+	if ((sp->flags & KGC_SP_ACK) && fk.ctl && sp->epoch == fk.ctl->epoch)
+		t->acked = sp->epoch;
+	sp->phase = fk.ctl ? fk.ctl->phase : 0;
+	return 0;
+}
+
+static int fake_roots(struct kgc_roots *r)
+{
+	unsigned int i;
+
+	if (r->flags & ~KGC_ROOTS_FLAGS || r->resv[0] || r->resv[1] ||
+	    r->resv[2] || r->start % 8)
+		return -EINVAL;
+	if (r->flags & KGC_ROOTS_REMOVE) {
+		if (r->len || r->bitmap)
+			return -EINVAL;
+		for (i = 0; i < fk.nroots; i++)
+			if (fk.roots[i].start == r->start) {
+				fk.roots[i] = fk.roots[--fk.nroots];
+				return 0;
+			}
+		return -EINVAL;
+	}
+	if (!r->len || r->len % 8 || r->len > KGC_MAX_ROOT_BYTES)
+		return -EINVAL;
+	for (i = 0; i < fk.nroots; i++)
+		if (r->start < fk.roots[i].start + fk.roots[i].len &&
+		    fk.roots[i].start < r->start + r->len)
+			return -EINVAL;
+	if (fk.nroots == FAKE_MAX_ROOTS)
+		return -ENOSPC;
+	fk.roots[fk.nroots].start = r->start;
+	fk.roots[fk.nroots].len = r->len;
+	fk.roots[fk.nroots].precise = r->bitmap != 0;
+	fk.roots[fk.nroots].map0 = r->bitmap ?
+				   *(const uint64_t *)(uintptr_t)r->bitmap : 0;
+	fk.nroots++;
+	return 0;
+}
+
+bool fake_root_covers(uint64_t start, uint64_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < fk.nroots; i++)
+		if (fk.roots[i].start <= start &&
+		    start + len <= fk.roots[i].start + fk.roots[i].len)
+			return true;
+	return false;
+}
+
+static int fake_gc(struct kgc_gc_ctl *c)
+{
+	if (c->resv0 || c->resv1 || c->resv[0] || c->resv[1])
+		return -EINVAL;
+	if (c->op != KGC_GC_RUN && (c->ptrs || c->nptrs))
+		return -EINVAL;
+	switch (c->op) {
+	case KGC_GC_RUN:
+		if (fk.gc_eintr) {
+			fk.gc_eintr--;
+			return -EINTR;
+		}
+		fk.gc_runs++;
+		fk.gc_run_nptrs = c->nptrs;
+		if (c->nptrs)
+			memcpy(fk.gc_run_ptrs, (void *)(uintptr_t)c->ptrs,
+			       MIN(c->nptrs, (uint32_t)FAKE_SP_PTRS) *
+			       sizeof(uint64_t));
+		if (fk.ctl) {
+			struct kgc_cycle *cy;
+			uint64_t n = fk.ctl->num_gc + 1;
+
+			cy = &fk.ctl->cycles[n % KGC_CYCLE_RING];
+			memset(cy, 0, sizeof(*cy));
+			cy->num = n;
+			cy->start_ns = 1;
+			cy->end_ns = 2;
+			cy->forced = 1;
+			cy->threads = 1;
+			cy->heap_before = 8 << 20;
+			cy->heap_marked = 2 << 20;
+			cy->heap_goal = 4 << 20;
+			__atomic_store_n(&fk.ctl->num_gc, n, __ATOMIC_RELEASE);
+		}
+		break;
+	case KGC_GC_SET_PERCENT:
+		if (c->value != KGC_GC_OFF && c->value > 1000000)
+			return -EINVAL;
+		fk.gc_percent = c->value;
+		break;
+	case KGC_GC_SET_LIMIT:
+		if (c->value != KGC_GC_OFF && (int64_t)c->value < 0)
+			return -EINVAL;
+		fk.memory_limit = c->value;
+		break;
+	case KGC_GC_SET_DEBUG:
+		if (c->value & ~KGC_GCDEBUG_ALL)
+			return -EINVAL;
+		fk.debug = c->value;
+		break;
+	default:
+		return -EINVAL;
+	}
+	c->num_gc = fk.ctl ? fk.ctl->num_gc : 0;
+	return 0;
+}
+
+static void fake_gc_stats(struct kgc_gc_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->num_gc = fk.ctl ? fk.ctl->num_gc : 0;
+	st->num_forced_gc = fk.gc_runs;
+	st->pause_total_ns = 3000 * st->num_gc;
+	st->pause_ns[0] = 1000;
+	st->pause_ns[1] = 2000;
+	st->gc_cpu_ns = 250;
+	st->uptime_ns = 1000;
+	st->gc_percent = fk.gc_percent;
+	st->memory_limit = fk.memory_limit;
+	st->next_gc = 4 << 20;
+	st->signals = 7;
+}
+
+uint32_t fake_handshake(uint32_t phase)
+{
+	uint32_t e = fk.ctl->epoch + 1;
+
+	__atomic_store_n(&fk.ctl->epoch, e, __ATOMIC_RELEASE);
+	__atomic_store_n(&fk.ctl->phase, phase, __ATOMIC_RELEASE);
+	return e;
+}
+
+void fake_cycle_done(void)
+{
+	struct kgc_gc_ctl c;
+
+	memset(&c, 0, sizeof(c));
+	__atomic_store_n(&fk.ctl->phase, KGC_PHASE_OFF, __ATOMIC_RELEASE);
+	c.op = KGC_GC_RUN;
+	pthread_mutex_lock(&fk.lock);
+	fake_gc(&c);
+	fk.gc_runs--;	/* not a KGC_GC_RUN of the library */
+	pthread_mutex_unlock(&fk.lock);
+}
+
+bool fake_sp_has(int i, uint64_t ptr)
+{
+	unsigned int k, lo = i < 0 ? 0 : (unsigned int)i;
+	unsigned int hi = i < 0 ? MIN(fk.nspcalls, FAKE_MAX_SPCALLS) : lo + 1;
+	uint32_t j;
+
+	for (k = lo; k < hi; k++)
+		for (j = 0; j < MIN(fk.spcalls[k].nptrs, (uint32_t)FAKE_SP_PTRS);
+		     j++)
+			if (fk.spcalls[k].ptrs[j] == ptr)
+				return true;
+	return false;
+}
+
+void fake_sp_reset(void)
+{
+	fk.nspcalls = 0;
+}
+
 static int fake_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	int ret = 0;
@@ -379,6 +656,7 @@ static int fake_ioctl(int fd, unsigned long cmd, void *arg)
 			a->max_heap_size = fk.max_heap_size;
 			a->page_size = fk.page_size;
 			a->nr_size_classes = fk.nr_size_classes;
+			a->ctl_offset = FAKE_CTL_OFFSET;
 		}
 	} else if (!fk.api_done || !fk.heap_base) {
 		ret = -EINVAL;
@@ -390,6 +668,30 @@ static int fake_ioctl(int fd, unsigned long cmd, void *arg)
 		ret = fake_free(arg);
 	} else if (cmd == KGC_IOC_STATS) {
 		fake_stats(arg);
+	} else if (cmd == KGC_IOC_THREAD_ATTACH) {
+		ret = fake_attach(arg);
+	} else if (cmd == KGC_IOC_THREAD_DETACH) {
+		ret = fake_detach();
+	} else if (cmd == KGC_IOC_SAFEPOINT) {
+		ret = fake_safepoint(arg);
+	} else if (cmd == KGC_IOC_ROOTS) {
+		ret = fake_roots(arg);
+	} else if (cmd == KGC_IOC_GC) {
+		ret = fake_gc(arg);
+	} else if (cmd == KGC_IOC_GC_STATS) {
+		fake_gc_stats(arg);
+#ifdef KGC_IOC_SCAVENGE
+	} else if (cmd == KGC_IOC_SCAVENGE &&
+		   (fk.ioctls_answer & (1ULL << KGC_IOC_NR_SCAVENGE))) {
+		struct kgc_scavenge *sc = arg;
+
+		if (sc->op != KGC_SCAV_RELEASE || sc->flags || sc->value) {
+			ret = -EINVAL;
+		} else {
+			fk.scavenges++;
+			sc->released = 12345;
+		}
+#endif
 	} else {
 		ret = -ENOTTY;
 	}
@@ -423,7 +725,13 @@ void fake_kernel_install(void)
 			   (1ULL << KGC_IOC_NR_REFILL) |
 			   (1ULL << KGC_IOC_NR_LARGE_ALLOC) |
 			   (1ULL << KGC_IOC_NR_FREE) |
-			   (1ULL << KGC_IOC_NR_STATS);
+			   (1ULL << KGC_IOC_NR_STATS) |
+			   (1ULL << KGC_IOC_NR_THREAD_ATTACH) |
+			   (1ULL << KGC_IOC_NR_THREAD_DETACH) |
+			   (1ULL << KGC_IOC_NR_SAFEPOINT) |
+			   (1ULL << KGC_IOC_NR_ROOTS) |
+			   (1ULL << KGC_IOC_NR_GC) |
+			   (1ULL << KGC_IOC_NR_GC_STATS);
 	fk.max_heap_size = 256ULL << 20;
 	fk.page_size = KGC_PAGE_SIZE;
 	fk.nr_size_classes = KGC_NR_SIZE_CLASSES;
@@ -438,7 +746,7 @@ void fake_kernel_uninstall(void)
 int fake_heap_init(void)
 {
 	KGC_OPTS(opts, .heap_reserve = KGC_ARENA_SIZE,
-		 .flags = KGC_INIT_NOENV);
+		 .flags = KGC_INIT_NOENV | KGC_INIT_NOAUTOROOTS);
 
 	kgc_shutdown();
 	fake_kernel_install();

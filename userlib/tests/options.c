@@ -5,6 +5,7 @@
  * (zero -> EINVAL, unknown non-zero tail -> E2BIG, short struct -> defaults)
  * and the messages.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ static void clear_env(void)
 	unsetenv("KGC_MEMLIMIT");
 	unsetenv("KGC_HEAP_RESERVE");
 	unsetenv("KGC_DEBUG");
+	unsetenv("KGC_SIGNAL");
 }
 
 static void test_parse_gogc(void)
@@ -108,7 +110,10 @@ static void test_parse_debug(void)
 	CHECK_EQ(f, KGC_DEBUG_GCTRACE);
 	f = 0;
 	CHECK_EQ(kgc_parse_debug("gctrace=1,checkmark=1,poison=1", &f), 0);
+	CHECK_EQ(f, KGC_DEBUG_GCTRACE | KGC_DEBUG_CHECKMARK | KGC_DEBUG_POISON);
+	CHECK_EQ(kgc_parse_debug("nobarrier=1,noroots", &f), 0);
 	CHECK_EQ(f, KGC_DEBUG_ALL);
+	CHECK_EQ(kgc_parse_debug("nobarrier=0,noroots=0", &f), 0);
 	CHECK_EQ(kgc_parse_debug("checkmark=0", &f), 0);
 	CHECK_EQ(f, KGC_DEBUG_GCTRACE | KGC_DEBUG_POISON);
 	f = 0;
@@ -133,6 +138,64 @@ static void test_parse_debug(void)
 	CHECK_EQ(kgc_parse_debug("gctrace=99999999999999999999999", &f),
 		 -EINVAL);
 	CHECK_EQ(f, KGC_DEBUG_POISON);
+}
+
+static void test_parse_signal(void)
+{
+	int sig = 0;
+
+	CHECK_EQ(kgc_parse_signal("23", &sig), 0);
+	CHECK_EQ(sig, 23);
+	CHECK_EQ(kgc_parse_signal("SIGURG", &sig), 0);
+	CHECK_EQ(sig, SIGURG);
+	CHECK_EQ(kgc_parse_signal("USR2", &sig), 0);
+	CHECK_EQ(sig, SIGUSR2);
+	CHECK_EQ(kgc_parse_signal("SIGRTMIN", &sig), 0);
+	CHECK_EQ(sig, SIGRTMIN);
+	CHECK_EQ(kgc_parse_signal("SIGRTMIN+3", &sig), 0);
+	CHECK_EQ(sig, SIGRTMIN + 3);
+	CHECK_EQ(kgc_parse_signal("RTMAX-1", &sig), 0);
+	CHECK_EQ(sig, SIGRTMAX - 1);
+	sig = 5;
+	CHECK_EQ(kgc_parse_signal("SIGKILL", &sig), -EINVAL);
+	CHECK_EQ(kgc_parse_signal("9", &sig), -EINVAL);
+	CHECK_EQ(kgc_parse_signal("11", &sig), -EINVAL);	/* SEGV */
+	CHECK_EQ(kgc_parse_signal("0", &sig), -EINVAL);
+	CHECK_EQ(kgc_parse_signal("65", &sig), -EINVAL);
+	CHECK_EQ(kgc_parse_signal("SIGRTMIN-1", &sig), -EINVAL);
+	CHECK_EQ(kgc_parse_signal("SIGRTMIN+99", &sig), -EINVAL);
+	CHECK_EQ(kgc_parse_signal("URGENT", &sig), -EINVAL);
+	CHECK_EQ(kgc_parse_signal("", &sig), -EINVAL);
+	CHECK_EQ(kgc_parse_signal("12x", &sig), -EINVAL);
+	CHECK_EQ(sig, 5);	/* untouched on error */
+}
+
+static void test_signal_option(void)
+{
+	KGC_OPTS(opts, .signal = SIGUSR1);
+	struct kgc_config cfg;
+
+	clear_env();
+	REQUIRE_EQ(kgc_config_resolve(NULL, &cfg), 0);
+	CHECK_EQ(cfg.signo, SIGURG);
+	setenv("KGC_SIGNAL", "SIGUSR2", 1);
+	REQUIRE_EQ(kgc_config_resolve(NULL, &cfg), 0);
+	CHECK_EQ(cfg.signo, SIGUSR2);
+	REQUIRE_EQ(kgc_config_resolve(&opts, &cfg), 0);
+	CHECK_EQ(cfg.signo, SIGUSR1);	/* the option wins */
+	setenv("KGC_SIGNAL", "SIGSEGV", 1);
+	CHECK_EQ(kgc_config_resolve(NULL, &cfg), -EINVAL);
+	CHECK_STR_CONTAINS(kgc_last_error(), "KGC_SIGNAL=\"SIGSEGV\"");
+	clear_env();
+	opts.signal = SIGSTOP;
+	CHECK_EQ(kgc_config_resolve(&opts, &cfg), -EINVAL);
+	CHECK_STR_CONTAINS(kgc_last_error(), "safepoint signal");
+	opts.signal = 0;
+	/* An older, shorter struct has no signal field: the default. */
+	opts.sz = offsetof(struct kgc_options, signal);
+	opts.signal = SIGSTOP;	/* beyond sz: ignored */
+	REQUIRE_EQ(kgc_config_resolve(&opts, &cfg), 0);
+	CHECK_EQ(cfg.signo, SIGURG);
 }
 
 static void test_defaults(void)
@@ -316,6 +379,8 @@ TAP_MAIN(
 	TAP_CASE(test_parse_bytes),
 	TAP_CASE(test_parse_memlimit),
 	TAP_CASE(test_parse_debug),
+	TAP_CASE(test_parse_signal),
+	TAP_CASE(test_signal_option),
 	TAP_CASE(test_defaults),
 	TAP_CASE(test_environment),
 	TAP_CASE(test_explicit_options_win),
