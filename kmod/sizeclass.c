@@ -23,19 +23,11 @@
  */
 #include "sizeclass.h"
 
-/* The table lists classes in order, from 0. */
-#define KGC_CLASS_SIZE(c, size, npages)		(size),
-#define KGC_CLASS_NPAGES(c, size, npages)	(npages),
-
 /* Bytes per object of each size class; class 0 (large) is 0. */
-const u32 kgc_class_size[KGC_NR_SIZE_CLASSES] = {
-	KGC_SIZE_CLASS_TABLE(KGC_CLASS_SIZE)
-};
+const u32 kgc_class_size[KGC_NR_SIZE_CLASSES] = KGC_CLASS_SIZES;
 
 /* Heap pages per span of each size class; class 0 (large) is 0. */
-const u8 kgc_class_npages[KGC_NR_SIZE_CLASSES] = {
-	KGC_SIZE_CLASS_TABLE(KGC_CLASS_NPAGES)
-};
+const u8 kgc_class_npages[KGC_NR_SIZE_CLASSES] = KGC_CLASS_NPAGES;
 
 #ifdef __KERNEL__
 #if IS_ENABLED(CONFIG_KUNIT)

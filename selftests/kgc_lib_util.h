@@ -120,10 +120,6 @@ static inline long first_overlap(struct obj *objs, size_t n)
 }
 
 /* The classes, from the shared table. */
-#define SC_SIZE(cls, bytes, pages)	bytes,
-static const unsigned int class_size[KGC_NR_SIZE_CLASSES] = {
-	KGC_SIZE_CLASS_TABLE(SC_SIZE)
-};
-#undef SC_SIZE
+static const unsigned int class_size[KGC_NR_SIZE_CLASSES] = KGC_CLASS_SIZES;
 
 #endif /* _KGC_LIB_UTIL_H */

@@ -83,12 +83,23 @@ def main():
     print(" */")
     print("#define KGC_NR_SIZE_CLASSES %d" % (len(classes) + 1))
     print()
-    print("/* KGC_SIZE_CLASS_TABLE(C): C(class, bytes per object, pages per span) */")
-    print("#define KGC_SIZE_CLASS_TABLE(C) \\")
-    print("\tC(0, 0, 0) \\")
-    for i, (s, n) in enumerate(classes, 1):
-        end = " \\" if i < len(classes) else ""
-        print("\tC(%d, %d, %d)%s" % (i, s, n, end))
+    def initializer(name, comment, values):
+        print("/* %s */" % comment)
+        print("#define %s { \\" % name)
+        vals = ["%d" % v for v in values]
+        for i in range(0, len(vals), 10):
+            line = ", ".join(vals[i:i + 10])
+            last = i + 10 >= len(vals)
+            print("\t%s%s \\" % (line, "" if last else ","))
+        print("}")
+
+    initializer("KGC_CLASS_SIZES",
+                "Bytes per object of each size class; class 0 (large) is 0.",
+                [0] + [c[0] for c in classes])
+    print()
+    initializer("KGC_CLASS_NPAGES",
+                "Heap pages per span of each size class; class 0 is 0.",
+                [0] + [c[1] for c in classes])
     print()
     print("#endif /* _UAPI_LINUX_KGC_SIZECLASSES_H */")
 

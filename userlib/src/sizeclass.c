@@ -3,7 +3,7 @@
  * sizeclass.c - size class lookup tables.
  *
  * The size classes are defined once, in the uapi header's
- * KGC_SIZE_CLASS_TABLE X-macro, which the kernel uses too: the class of a
+ * KGC_CLASS_SIZES/KGC_CLASS_NPAGES tables, which the kernel uses too: the class of a
  * span is part of the contract. From it this file builds Go's two lookup
  * tables (runtime/sizeclasses.go): size_to_class8 for sizes up to 1024
  * bytes in 8-byte steps and size_to_class128 above that in 128-byte steps,
@@ -20,16 +20,9 @@
 
 #include "internal.h"
 
-#define KGC_CLASS_SIZE(cls, bytes, pages)	[cls] = bytes,
-#define KGC_CLASS_PAGES(cls, bytes, pages)	[cls] = pages,
+const uint32_t kgc_class_to_size[KGC_NR_SIZE_CLASSES] = KGC_CLASS_SIZES;
 
-const uint32_t kgc_class_to_size[KGC_NR_SIZE_CLASSES] = {
-	KGC_SIZE_CLASS_TABLE(KGC_CLASS_SIZE)
-};
-
-const uint32_t kgc_class_to_npages[KGC_NR_SIZE_CLASSES] = {
-	KGC_SIZE_CLASS_TABLE(KGC_CLASS_PAGES)
-};
+const uint32_t kgc_class_to_npages[KGC_NR_SIZE_CLASSES] = KGC_CLASS_NPAGES;
 
 uint8_t kgc_size_to_class8[KGC_SMALL_SIZE_MAX / KGC_SMALL_SIZE_DIV + 1];
 uint8_t kgc_size_to_class128[(KGC_MAX_SMALL_SIZE - KGC_SMALL_SIZE_MAX) /

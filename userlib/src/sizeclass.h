@@ -2,7 +2,7 @@
 /*
  * sizeclass.h - object size to size class, as in Go's sizeclasses.go.
  *
- * The classes themselves come from the uapi header (KGC_SIZE_CLASS_TABLE),
+ * The classes themselves come from the uapi header (KGC_CLASS_SIZES, KGC_CLASS_NPAGES),
  * shared with the kernel; sizeclass.c derives the lookup tables from it.
  */
 #ifndef KGC_SIZECLASS_H
