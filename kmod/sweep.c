@@ -166,6 +166,27 @@ bool kgc_sweep_class(struct kgc_mheap *h, u32 spanclass)
 	return false;
 }
 
+/*
+ * Sweep the unswept spans of the large or cached list (they stay on it, or
+ * leave it when freed). Caller holds the lock. Returns the budget left.
+ */
+static unsigned long kgc_sweep_list(struct kgc_mheap *h,
+				    struct list_head *list,
+				    unsigned long budget)
+{
+	struct kgc_span *s, *n;
+
+	list_for_each_entry_safe(s, n, list, list) {
+		if (!budget)
+			break;
+		if (s->sweepgen == h->sweepgen)
+			continue;
+		kgc_sweep_span(h, s);
+		budget--;
+	}
+	return budget;
+}
+
 /**
  * kgc_sweep_some() - background sweeping: up to @budget spans
  * @h: heap
@@ -175,7 +196,7 @@ bool kgc_sweep_class(struct kgc_mheap *h, u32 spanclass)
  */
 bool kgc_sweep_some(struct kgc_mheap *h, unsigned long budget)
 {
-	struct kgc_span *s, *n;
+	struct kgc_span *s;
 	unsigned int sc;
 	bool done = true;
 
@@ -187,22 +208,8 @@ bool kgc_sweep_some(struct kgc_mheap *h, unsigned long budget)
 			budget--;
 		}
 	}
-	list_for_each_entry_safe(s, n, &h->large, list) {
-		if (!budget)
-			break;
-		if (s->sweepgen == h->sweepgen)
-			continue;
-		kgc_sweep_span(h, s);
-		budget--;
-	}
-	list_for_each_entry_safe(s, n, &h->cached, list) {
-		if (!budget)
-			break;
-		if (s->sweepgen == h->sweepgen)
-			continue;
-		kgc_sweep_span(h, s);
-		budget--;
-	}
+	budget = kgc_sweep_list(h, &h->large, budget);
+	budget = kgc_sweep_list(h, &h->cached, budget);
 	if (!budget)
 		done = false;
 	mutex_unlock(&h->lock);
