@@ -14,6 +14,41 @@
 
 #include "host_shim.h"
 
+/*
+ * Deterministic random numbers for the model-based tests (xorshift64*):
+ * the same sequence on every host. tap_seed() takes the seed from KGC_SEED
+ * when it is set, so a failing run can be repeated.
+ */
+static inline unsigned long long *tap_rnd_state(void)
+{
+	static unsigned long long state = 1;
+
+	return &state;
+}
+
+static inline unsigned long rnd(void)
+{
+	unsigned long long *s = tap_rnd_state();
+
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return (*s * 0x2545f4914f6cdd1dULL) >> 11;
+}
+
+static inline unsigned long rnd_range(unsigned long lo, unsigned long hi)
+{
+	return lo + rnd() % (hi - lo + 1);
+}
+
+static inline void tap_seed(unsigned long long dflt)
+{
+	const char *seed = getenv("KGC_SEED");
+
+	*tap_rnd_state() = seed ? strtoull(seed, NULL, 0) | 1 : dflt;
+	printf("# seed %#llx\n", *tap_rnd_state());
+}
+
 /**
  * struct tap_test - one named test
  * @name: what the test shows, printed after "ok N - "

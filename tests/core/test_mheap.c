@@ -17,16 +17,6 @@
 #define BASE	0x7f0000000000ULL
 #define MAXLIVE	256
 
-static unsigned long long rnd_state = 0x9e3779b97f4a7c15ULL;
-
-static unsigned long long rnd(void)
-{
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return rnd_state;
-}
-
 /* What the model remembers of a span or large object user space holds. */
 struct live {
 	u64 base;
@@ -274,10 +264,6 @@ static const struct tap_test tests[] = {
 
 int main(void)
 {
-	const char *seed = getenv("KGC_SEED");
-
-	if (seed)
-		rnd_state = strtoull(seed, NULL, 0) | 1;
-	printf("# seed %#llx\n", rnd_state);
+	tap_seed(0x9e3779b97f4a7c15ULL);
 	return tap_main(tests, ARRAY_SIZE(tests));
 }

@@ -17,22 +17,6 @@
 #define ARENA	KGC_ARENA_PAGES
 #define CHUNK	KGC_CHUNK_PAGES
 
-static unsigned long long rnd_state = 0x73636176ULL;
-
-/* xorshift64*: small, fast, and the same sequence on every host. */
-static unsigned long rnd(void)
-{
-	rnd_state ^= rnd_state >> 12;
-	rnd_state ^= rnd_state << 25;
-	rnd_state ^= rnd_state >> 27;
-	return (rnd_state * 0x2545f4914f6cdd1dULL) >> 11;
-}
-
-static unsigned long rnd_range(unsigned long lo, unsigned long hi)
-{
-	return lo + rnd() % (hi - lo + 1);
-}
-
 /* A page heap of @max pages, grown to @max, all allocated; and its index. */
 static void setup(struct kgc_pageheap *ph, struct kgc_scavidx *si,
 		  unsigned long max)
@@ -428,10 +412,6 @@ static const struct tap_test tests[] = {
 
 int main(void)
 {
-	const char *seed = getenv("KGC_SEED");
-
-	if (seed)
-		rnd_state = strtoull(seed, NULL, 0) | 1;
-	printf("# seed %#llx\n", rnd_state);
+	tap_seed(0x73636176ULL);
 	return tap_main(tests, ARRAY_SIZE(tests));
 }
