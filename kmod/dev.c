@@ -78,6 +78,8 @@ static long kgc_ioctl_refill(struct kgc_heap *heap, void *arg)
 
 	trace_kgc_refill(r->put_base, r->spanclass, r->span.base,
 			 r->span.nelems, r->span.freeindex, ret);
+	if (!ret && r->span.base)
+		kgc_mheap_set_owner(&heap->mheap, r->span.base, task_pid(current));
 	if (!ret)
 		kgc_gc_after_refill(&heap->gc, r->span.nelems != 0);
 	return ret;

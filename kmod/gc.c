@@ -368,7 +368,13 @@ static int kgc_gc_span_marks(struct kgc_gc *gc, u64 uptr, u32 n)
 	for (i = 0; i < n; i++) {
 		struct kgc_span *s = kgc_mheap_span_of(h, m[i].base);
 
+		/*
+		 * Only the thread whose mcache holds the span knows where its
+		 * black allocations start; a stale report from another thread
+		 * (one that gave the span back) must not move that point.
+		 */
 		if (m[i].resv || !s || s->state != KGC_SPAN_CACHED ||
+		    s->owner != task_pid(current) ||
 		    kgc_span_base(s, h->base) != m[i].base ||
 		    m[i].freeindex < s->freeindex ||
 		    m[i].freeindex > s->nelems)

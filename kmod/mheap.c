@@ -286,6 +286,7 @@ static int kgc_mheap_uncache(struct kgc_mheap *h, u64 base, u32 freeindex,
 	list_del_init(&s->list);
 	kgc_central_uncached(c, s);
 	s->black_from = KGC_NO_BLACK;
+	s->owner = NULL;
 	if (discard) {
 		kgc_mheap_sub_live(h, (u64)s->alloccount * s->elemsize);
 		kgc_span_free_all(s);
@@ -367,6 +368,23 @@ int kgc_mheap_refill(struct kgc_mheap *h, struct kgc_refill *r)
 out:
 	mutex_unlock(&h->lock);
 	return ret;
+}
+
+/**
+ * kgc_mheap_set_owner() - note which thread's mcache caches a span
+ * @h: heap
+ * @base: the span just handed out (struct kgc_span_desc.base)
+ * @owner: opaque identity of the calling thread
+ */
+void kgc_mheap_set_owner(struct kgc_mheap *h, u64 base, const void *owner)
+{
+	struct kgc_span *s;
+
+	mutex_lock(&h->lock);
+	s = kgc_mheap_span_of(h, base);
+	if (s && s->state == KGC_SPAN_CACHED && kgc_span_base(s, h->base) == base)
+		s->owner = owner;
+	mutex_unlock(&h->lock);
 }
 
 /**

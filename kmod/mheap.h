@@ -84,5 +84,6 @@ int kgc_mheap_free(struct kgc_mheap *h, u64 addr);
 void kgc_mheap_stats(struct kgc_mheap *h, struct kgc_stats *st);
 struct kgc_span *kgc_mheap_span_of(struct kgc_mheap *h, u64 addr);
 void kgc_mheap_free_span(struct kgc_mheap *h, struct kgc_span *s);
+void kgc_mheap_set_owner(struct kgc_mheap *h, u64 base, const void *owner);
 
 #endif /* _KGC_MHEAP_H */

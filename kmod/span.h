@@ -34,6 +34,8 @@ enum kgc_span_state {
  * @needzero: free objects may hold old data
  * @sweepgen: the heap's sweepgen when the span was last swept (or made);
  *	sweepgen - 2 means it still has to be swept for the last cycle
+ * @owner: while cached, an opaque identity of the thread whose mcache holds
+ *	it (set by the device glue; only that thread's black points count)
  * @handout_free: free objects when the span was last handed to an mcache
  * @black_from: for a cached span, objects the mcache allocates from this
  *	index on during the current cycle are black (KGC_NO_BLACK: none yet)
@@ -60,6 +62,7 @@ struct kgc_span {
 	u8 state;
 	bool needzero;
 	u32 sweepgen;
+	const void *owner;
 	u32 handout_free;
 	u32 black_from;
 	unsigned long allocbits[KGC_ALLOC_WORDS];
