@@ -562,6 +562,20 @@ static size_t kgc_heap_len(size_t reserve, uint64_t max)
 	return (size_t)(len > max ? max : len);
 }
 
+/* Unmap the heap and its pointer bitmap, close the device. */
+static void kgc_heap_release(void)
+{
+	kgc_heap.sys->munmap(kgc_heap.bitmap, kgc_heap.bitmap_len);
+	kgc_heap.sys->munmap((void *)kgc_heap.arena_start,
+			     kgc_heap.arena_end - kgc_heap.arena_start);
+	kgc_heap.sys->close(kgc_heap.fd);
+	kgc_heap.fd = -1;
+	kgc_heap.arena_start = 0;
+	kgc_heap.arena_end = 0;
+	kgc_heap.bitmap = NULL;
+	kgc_heap.bitmap_len = 0;
+}
+
 static void kgc_atfork_prepare(void)
 {
 	pthread_mutex_lock(&kgc_heap.lock);
@@ -588,14 +602,7 @@ static void kgc_atfork_child(void)
 		kgc_ctl_restore();
 		kgc_threads_orphan_all();
 		kgc_roots_atfork_child(true);
-		kgc_heap.sys->munmap(kgc_heap.bitmap, kgc_heap.bitmap_len);
-		kgc_heap.sys->munmap((void *)kgc_heap.arena_start,
-				     kgc_heap.arena_end - kgc_heap.arena_start);
-		kgc_heap.sys->close(kgc_heap.fd);
-		kgc_heap.fd = -1;
-		kgc_heap.arena_start = 0;
-		kgc_heap.arena_end = 0;
-		kgc_heap.bitmap = NULL;
+		kgc_heap_release();
 	} else {
 		kgc_roots_atfork_child(false);
 	}
@@ -835,15 +842,7 @@ KGC_EXPORT void kgc_shutdown(void)
 	kgc_threads_orphan_all();
 	kgc_roots_clear();
 	kgc_ctl_restore();
-	kgc_heap.sys->munmap(kgc_heap.bitmap, kgc_heap.bitmap_len);
-	kgc_heap.sys->munmap((void *)kgc_heap.arena_start,
-			     kgc_heap.arena_end - kgc_heap.arena_start);
-	kgc_heap.sys->close(kgc_heap.fd);
-	kgc_heap.fd = -1;
-	kgc_heap.arena_start = 0;
-	kgc_heap.arena_end = 0;
-	kgc_heap.bitmap = NULL;
-	kgc_heap.bitmap_len = 0;
+	kgc_heap_release();
 out_unlock:
 	pthread_mutex_unlock(&kgc_heap.lock);
 }
