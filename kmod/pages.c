@@ -386,6 +386,24 @@ static struct kgc_pagechunk *pageheap_chunk(const struct kgc_pageheap *ph,
 	return &ph->blocks[c / KGC_ARENA_CHUNKS][c % KGC_ARENA_CHUNKS];
 }
 
+/*
+ * The part of [*pos, end) that lies in one chunk: its chunk, offset and
+ * length. Advances *pos past it; callers loop while *pos < end.
+ */
+static struct kgc_pagechunk *pageheap_piece(struct kgc_pageheap *ph,
+					    unsigned long *pos,
+					    unsigned long end,
+					    unsigned int *off,
+					    unsigned int *len)
+{
+	struct kgc_pagechunk *pc = pageheap_chunk(ph, *pos / KGC_CHUNK_PAGES);
+
+	*off = *pos % KGC_CHUNK_PAGES;
+	*len = min_t(unsigned long, end - *pos, KGC_CHUNK_PAGES - *off);
+	*pos += *len;
+	return pc;
+}
+
 /**
  * pageheap_update() - recompute the summaries of a range of chunks
  * @ph: page heap
@@ -470,15 +488,12 @@ static void pageheap_take(struct kgc_pageheap *ph, unsigned long base,
 
 	while (base < end) {
 		struct kgc_pagechunk *pc;
-		unsigned int off = base % KGC_CHUNK_PAGES;
-		unsigned int len = min_t(unsigned long, end - base,
-					 KGC_CHUNK_PAGES - off);
+		unsigned int off, len;
 
-		pc = pageheap_chunk(ph, base / KGC_CHUNK_PAGES);
+		pc = pageheap_piece(ph, &base, end, &off, &len);
 		n += bits_count(pc->scav, off, len);
 		bits_clear(pc->scav, off, len);
 		bits_set(pc->alloc, off, len);
-		base += len;
 	}
 	pageheap_update(ph, c0, (end - 1) / KGC_CHUNK_PAGES);
 	WRITE_ONCE(ph->free_pages, ph->free_pages - npages);
@@ -587,14 +602,11 @@ int kgc_pageheap_grow(struct kgc_pageheap *ph, unsigned long new_limit)
 
 	while (base < new_limit) {
 		struct kgc_pagechunk *pc;
-		unsigned int off = base % KGC_CHUNK_PAGES;
-		unsigned int len = min_t(unsigned long, new_limit - base,
-					 KGC_CHUNK_PAGES - off);
+		unsigned int off, len;
 
-		pc = pageheap_chunk(ph, base / KGC_CHUNK_PAGES);
+		pc = pageheap_piece(ph, &base, new_limit, &off, &len);
 		bits_clear(pc->alloc, off, len);
 		bits_set(pc->scav, off, len);
-		base += len;
 	}
 	pageheap_update(ph, old / KGC_CHUNK_PAGES,
 			(new_limit - 1) / KGC_CHUNK_PAGES);
@@ -709,13 +721,10 @@ void kgc_pageheap_free(struct kgc_pageheap *ph, unsigned long base,
 
 	while (base < end) {
 		struct kgc_pagechunk *pc;
-		unsigned int off = base % KGC_CHUNK_PAGES;
-		unsigned int len = min_t(unsigned long, end - base,
-					 KGC_CHUNK_PAGES - off);
+		unsigned int off, len;
 
-		pc = pageheap_chunk(ph, base / KGC_CHUNK_PAGES);
+		pc = pageheap_piece(ph, &base, end, &off, &len);
 		bits_clear(pc->alloc, off, len);
-		base += len;
 	}
 	pageheap_update(ph, c0, (end - 1) / KGC_CHUNK_PAGES);
 	WRITE_ONCE(ph->free_pages, ph->free_pages + npages);
@@ -808,14 +817,11 @@ unsigned long kgc_pageheap_scavenge(struct kgc_pageheap *ph,
 
 	while (base < end) {
 		struct kgc_pagechunk *pc;
-		unsigned int off = base % KGC_CHUNK_PAGES;
-		unsigned int len = min_t(unsigned long, end - base,
-					 KGC_CHUNK_PAGES - off);
+		unsigned int off, len;
 
-		pc = pageheap_chunk(ph, base / KGC_CHUNK_PAGES);
+		pc = pageheap_piece(ph, &base, end, &off, &len);
 		n += len - bits_count(pc->scav, off, len);
 		bits_set(pc->scav, off, len);
-		base += len;
 	}
 	pageheap_update(ph, c0, (end - 1) / KGC_CHUNK_PAGES);
 	WRITE_ONCE(ph->scav_pages, ph->scav_pages + n);
