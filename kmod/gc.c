@@ -626,17 +626,46 @@ static bool kgc_gc_workers_idle(struct kgc_gc *gc)
 }
 
 /*
- * Drain until the grey set is empty, recovering from overflows. With mark
- * workers, the set is only empty when it holds no buffer and no worker is
- * scanning (a worker holds grey objects in its local buffer): Go's
- * "all workers idle and no work" termination rule.
+ * Whether marking is done for now: no full work buffer and nobody (mark
+ * worker or assisting mutator) holding grey objects in a local buffer.
+ * The grey set is read first: a drainer raises @active before it takes a
+ * buffer (kgc_gc_drain_begin()), so a buffer taken after the check was
+ * put there after it, by a barrier flush, which mark termination covers.
+ */
+static bool kgc_gc_mark_idle(struct kgc_gc *gc)
+{
+	if (kgc_mark_has_work(&gc->mark) || READ_ONCE(gc->mark.overflow))
+		return false;
+	smp_rmb();	/* pairs with smp_mb__after_atomic() in drain_begin */
+	return !atomic_read(&gc->active);
+}
+
+static void kgc_gc_drain_begin(struct kgc_gc *gc)
+{
+	atomic_inc(&gc->active);
+	smp_mb__after_atomic();
+}
+
+static void kgc_gc_drain_end(struct kgc_gc *gc, struct kgc_marker *w)
+{
+	kgc_marker_flush(w);
+	smp_mb__before_atomic();
+	atomic_dec(&gc->active);
+	wake_up(&gc->idle_wait);
+}
+
+/*
+ * Drain until the grey set is empty, recovering from overflows. The set is
+ * only empty when it holds no buffer and no worker or assist is scanning
+ * (they hold grey objects in their local buffers): Go's "all workers idle
+ * and no work" termination rule.
  */
 static void kgc_gc_drain(struct kgc_gc *gc, struct kgc_marker *w)
 {
 	if (gc->nworkers)
 		wake_up_all(&gc->work_wait);
 	for (;;) {
-		atomic_inc(&gc->active);
+		kgc_gc_drain_begin(gc);
 		while (!kgc_mark_drain(w, -1))
 			;
 		kgc_marker_flush(w);
@@ -647,11 +676,8 @@ static void kgc_gc_drain(struct kgc_gc *gc, struct kgc_marker *w)
 		}
 		if (kgc_mark_has_work(&gc->mark))
 			continue;
-		if (!gc->nworkers)
-			break;
 		wait_event(gc->idle_wait, kgc_gc_workers_idle(gc));
-		if (!atomic_read(&gc->active) && !kgc_mark_has_work(&gc->mark) &&
-		    !gc->mark.overflow)
+		if (kgc_gc_mark_idle(gc))
 			break;
 	}
 }
@@ -675,13 +701,11 @@ static int kgc_gc_worker_fn(void *data)
 			break;
 		down_read(&gc->shade_sem);
 		if (READ_ONCE(gc->draining)) {
-			atomic_inc(&gc->active);
+			kgc_gc_drain_begin(gc);
 			kgc_mark_drain(&w, -1);
-			kgc_marker_flush(&w);
-			atomic_dec(&gc->active);
+			kgc_gc_drain_end(gc, &w);
 		}
 		up_read(&gc->shade_sem);
-		wake_up(&gc->idle_wait);
 	}
 	kgc_marker_destroy(&w);
 	return 0;
@@ -1005,10 +1029,13 @@ void kgc_gc_after_refill(struct kgc_gc *gc, bool alloc)
 		return;
 	cpu0 = current->se.sum_exec_runtime;
 	down_read(&gc->shade_sem);
-	if (READ_ONCE(gc->phase) == KGC_PHASE_MARK && READ_ONCE(gc->draining))
+	if (READ_ONCE(gc->phase) == KGC_PHASE_MARK && READ_ONCE(gc->draining)) {
+		/* The marker must not finish while this holds grey objects. */
+		kgc_gc_drain_begin(gc);
 		kgc_mark_drain(&t->w, budget);
+		kgc_gc_drain_end(gc, &t->w);
+	}
 	up_read(&gc->shade_sem);
-	kgc_marker_flush(&t->w);
 	spin_lock(&gc->lock);
 	gc->assist_ns += current->se.sum_exec_runtime - cpu0;
 	spin_unlock(&gc->lock);
