@@ -74,12 +74,12 @@ static long kgc_ioctl_api(struct kgc_heap *heap, void *arg)
 static long kgc_ioctl_refill(struct kgc_heap *heap, void *arg)
 {
 	struct kgc_refill *r = arg;
-	long ret = kgc_mheap_refill(&heap->mheap, r);
+	long ret;
 
+	ret = kgc_mheap_refill_for(&heap->mheap, r, task_pid(current),
+				   kgc_gc_alloc_black(&heap->gc));
 	trace_kgc_refill(r->put_base, r->spanclass, r->span.base,
 			 r->span.nelems, r->span.freeindex, ret);
-	if (!ret && r->span.base)
-		kgc_mheap_set_owner(&heap->mheap, r->span.base, task_pid(current));
 	if (!ret)
 		kgc_gc_after_refill(&heap->gc, r->span.nelems != 0);
 	return ret;
@@ -91,7 +91,8 @@ static long kgc_ioctl_large_alloc(struct kgc_heap *heap, void *arg)
 	bool needzero = false;
 	long ret;
 
-	ret = kgc_mheap_alloc_large(&heap->mheap, l, &needzero);
+	ret = kgc_mheap_alloc_large(&heap->mheap, l, &needzero,
+				    kgc_gc_alloc_black(&heap->gc));
 	trace_kgc_large_alloc(l->size, l->addr, l->npages, needzero && !ret,
 			      ret);
 	if (ret)

@@ -204,6 +204,34 @@ static struct kgc_thread *kgc_gc_current_locked(struct kgc_gc *gc)
 }
 
 /**
+ * kgc_gc_alloc_black() - whether the calling thread allocates black now
+ * @gc: collector
+ *
+ * Allocation turns black for a thread when its stack has been scanned in
+ * the cycle being marked (at its mark-start safepoint): from then on its
+ * new objects are only reachable from that black stack or through stores
+ * the barrier sees. Before, they stay white and the scan finds them. A
+ * caller that is not attached has no stack scan at all: black while
+ * marking. The answer cannot go stale during the caller's ioctl: the cycle
+ * cannot end before the caller acknowledges mark termination.
+ *
+ * Return: true when the caller's allocations are to be black (if the heap
+ * is marking).
+ */
+bool kgc_gc_alloc_black(struct kgc_gc *gc)
+{
+	struct kgc_thread *t;
+	bool black;
+
+	spin_lock(&gc->lock);
+	t = kgc_gc_current(gc);
+	black = !t || (gc->phase != KGC_PHASE_OFF &&
+		       t->scanned_cycle == gc->num_gc + 1);
+	spin_unlock(&gc->lock);
+	return black;
+}
+
+/**
  * kgc_gc_thread_attach() - KGC_IOC_THREAD_ATTACH
  * @gc: collector
  * @a: request; @a->slot filled on success
@@ -426,6 +454,18 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 			return ret;
 	}
 
+	/*
+	 * A stack is scanned once per cycle: the words of a large stack may
+	 * come in several calls, the last one with KGC_SP_ACK, which
+	 * completes the scan (even when it carries no word, and whether or
+	 * not its epoch is current: libkgc takes its stack as black from
+	 * then on, and so must kgc_gc_alloc_black()).
+	 */
+	if (stack && t && phase != KGC_PHASE_OFF) {
+		spin_lock(&gc->lock);
+		scan_stack = t->scanned_cycle != cycle;
+		spin_unlock(&gc->lock);
+	}
 	if (sp->nptrs && phase != KGC_PHASE_OFF) {
 		struct kgc_marker *w = t ? &t->w : &tmp;
 		bool checkmark = gc->debug & KGC_GCDEBUG_CHECKMARK;
@@ -433,16 +473,6 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 		if (!t) {
 			memset(&tmp, 0, sizeof(tmp));
 			tmp.m = &gc->mark;
-		}
-		/*
-		 * A stack is scanned once per cycle: the words of a large
-		 * stack may come in several calls, the last one with
-		 * KGC_SP_ACK, which completes the scan.
-		 */
-		if (stack && t && phase != KGC_PHASE_OFF) {
-			spin_lock(&gc->lock);
-			scan_stack = t->scanned_cycle != cycle;
-			spin_unlock(&gc->lock);
 		}
 		down_read(&gc->shade_sem);
 		if (READ_ONCE(gc->phase) == KGC_PHASE_OFF)
@@ -461,7 +491,7 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 		if (ret)
 			return ret;
 	}
-	if (scan_stack && ack) {
+	if (scan_stack && (sp->flags & KGC_SP_ACK)) {
 		spin_lock(&gc->lock);
 		t->scanned_cycle = cycle;
 		spin_unlock(&gc->lock);
@@ -643,12 +673,14 @@ static bool kgc_gc_mark_idle(struct kgc_gc *gc)
 static void kgc_gc_drain_begin(struct kgc_gc *gc)
 {
 	atomic_inc(&gc->active);
+	/* Raised before any buffer is taken: pairs with kgc_gc_mark_idle(). */
 	smp_mb__after_atomic();
 }
 
 static void kgc_gc_drain_end(struct kgc_gc *gc, struct kgc_marker *w)
 {
 	kgc_marker_flush(w);
+	/* The local buffer is back on the list before we count as idle. */
 	smp_mb__before_atomic();
 	atomic_dec(&gc->active);
 	wake_up(&gc->idle_wait);
@@ -668,8 +700,7 @@ static void kgc_gc_drain(struct kgc_gc *gc, struct kgc_marker *w)
 		kgc_gc_drain_begin(gc);
 		while (!kgc_mark_drain(w, -1))
 			;
-		kgc_marker_flush(w);
-		atomic_dec(&gc->active);
+		kgc_gc_drain_end(gc, w);
 		if (gc->mark.overflow) {
 			kgc_mark_rescan(w);
 			continue;

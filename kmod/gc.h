@@ -194,6 +194,7 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp);
 int kgc_gc_roots(struct kgc_gc *gc, struct kgc_roots *r);
 int kgc_gc_ctl(struct kgc_gc *gc, struct kgc_gc_ctl *c);
 void kgc_gc_stats(struct kgc_gc *gc, struct kgc_gc_stats *st);
+bool kgc_gc_alloc_black(struct kgc_gc *gc);
 void kgc_gc_after_refill(struct kgc_gc *gc, bool handed_out);
 
 extern unsigned int kgc_handshake_grace_us;

@@ -209,6 +209,25 @@ static bool kgc_span_live(struct kgc_span *s)
 	       state == KGC_SPAN_LARGE;
 }
 
+/*
+ * Whether object @idx of @s was allocated black by the mcache caching @s:
+ * from @s->black_from on (set while marking when the span was handed out
+ * after its owner's stack scan, or at the owner's mark-start safepoint),
+ * and not one the kernel counts as allocated: those are older objects the
+ * mcache skips over (a span from the partial set holds them anywhere), as
+ * white as any. Read without the heap lock: a stale answer errs towards
+ * white (one more scan), as the span's return sets the mark bits of its
+ * black objects before it records them and clears black_from.
+ */
+static bool kgc_mark_black_alloc(struct kgc_span *s, u32 idx)
+{
+	u32 from = READ_ONCE(s->black_from);
+
+	return READ_ONCE(s->state) == KGC_SPAN_CACHED &&
+	       from != KGC_NO_BLACK && idx >= from &&
+	       !test_bit(idx, s->allocbits);
+}
+
 /**
  * kgc_mark_shade() - grey the object a candidate pointer points into
  * @w: worker
@@ -234,6 +253,13 @@ bool kgc_mark_shade(struct kgc_marker *w, u64 p)
 	base = h->base + ((u64)s->start << KGC_PAGE_SHIFT);
 	idx = (p - base) / s->elemsize;
 	if (idx >= s->nelems)
+		goto out;
+	/*
+	 * Allocated black by its mcache: already black, nothing to scan
+	 * (kgc_mheap_uncache() gives it a mark bit when the span goes back).
+	 * Checkmark traces through such objects too.
+	 */
+	if (!w->m->check && kgc_mark_black_alloc(s, idx))
 		goto out;
 	if (test_and_set_bit(idx, w->m->check ? s->checkbits : s->markbits))
 		goto out;
@@ -370,8 +396,9 @@ bool kgc_mark_has_work(struct kgc_mark *m)
  * @idx: object index
  * @check: ask the checkmark bits instead of the mark bits
  *
- * Objects an mcache allocated after its thread's safepoint (from
- * @s->black_from on) are black without a mark bit.
+ * Objects an mcache allocated after its owner's stack scan (from
+ * @s->black_from on, not counted in the kernel's alloc bits) are black
+ * without a mark bit.
  *
  * Return: true when marked.
  */
@@ -379,8 +406,7 @@ bool kgc_mark_is_marked(struct kgc_span *s, u32 idx, bool check)
 {
 	if (test_bit(idx, check ? s->checkbits : s->markbits))
 		return true;
-	return !check && s->state == KGC_SPAN_CACHED &&
-	       s->black_from != KGC_NO_BLACK && idx >= s->black_from;
+	return !check && kgc_mark_black_alloc(s, idx);
 }
 
 /**

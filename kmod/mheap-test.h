@@ -184,7 +184,7 @@ static void kgc_mheap_test_large_objects(struct kunit *test)
 	struct kgc_large l = { .size = KGC_MAX_SMALL_SIZE + 1 };
 	bool nz;
 
-	KUNIT_ASSERT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz), 0);
+	KUNIT_ASSERT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz, true), 0);
 	KUNIT_EXPECT_EQ(test, l.npages, 5ULL);
 	KUNIT_EXPECT_FALSE(test, nz);
 	KUNIT_EXPECT_EQ(test, kgc_mheap_free(h, l.addr + 8), -EINVAL);
@@ -193,15 +193,15 @@ static void kgc_mheap_test_large_objects(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, h->nr_large, 0UL);
 
 	l = (struct kgc_large){ .size = KGC_MAX_SMALL_SIZE };
-	KUNIT_EXPECT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz, true), -EINVAL);
 	l = (struct kgc_large){ .size = KGC_ARENA_SIZE + 1 };
-	KUNIT_EXPECT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz), -E2BIG);
+	KUNIT_EXPECT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz, true), -E2BIG);
 	l = (struct kgc_large){ .size = KGC_ARENA_SIZE };
-	KUNIT_EXPECT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz), 0);
+	KUNIT_EXPECT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz, true), 0);
 	l = (struct kgc_large){ .size = 64 << 10 };
-	KUNIT_EXPECT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz, true), -ENOMEM);
 	l = (struct kgc_large){ .size = 64 << 10, .flags = 2 };
-	KUNIT_EXPECT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz, true), -EINVAL);
 	kgc_mheap_destroy(h);
 }
 
@@ -213,9 +213,9 @@ static void kgc_mheap_test_grows_by_arenas(struct kunit *test)
 	struct kgc_stats st = {};
 	bool nz;
 
-	KUNIT_ASSERT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz), 0);
+	KUNIT_ASSERT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz, true), 0);
 	KUNIT_EXPECT_EQ(test, h->narenas, 2UL);
-	KUNIT_ASSERT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz), -ENOMEM);
+	KUNIT_ASSERT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz, true), -ENOMEM);
 	kgc_mheap_stats(h, &st);
 	KUNIT_EXPECT_EQ(test, st.heap_sys, 2ULL * KGC_ARENA_SIZE);
 	KUNIT_EXPECT_EQ(test, st.large_objects, 1ULL);

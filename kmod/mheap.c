@@ -246,10 +246,11 @@ static u32 kgc_mheap_record(struct kgc_mheap *h, struct kgc_span *s,
 	for (i = find_next_zero_bit(s->allocbits, freeindex, from);
 	     i < freeindex;
 	     i = find_next_zero_bit(s->allocbits, freeindex, i + 1)) {
-		__set_bit(i, s->allocbits);
+		/* Mark bit first: see kgc_mark_black_alloc(). */
 		if (h->marking && s->black_from != KGC_NO_BLACK &&
 		    i >= s->black_from)
 			set_bit(i, s->markbits);
+		__set_bit(i, s->allocbits);
 		n++;
 	}
 	s->alloccount += n;
@@ -300,8 +301,12 @@ static int kgc_mheap_uncache(struct kgc_mheap *h, u64 base, u32 freeindex,
 	return 0;
 }
 
-/* Hand a span with a free object to an mcache. Caller holds the lock. */
-static struct kgc_span *kgc_mheap_cache(struct kgc_mheap *h, u32 spanclass)
+/*
+ * Hand a span with a free object to the mcache of @owner, black or not
+ * (see kgc_mheap_refill_for()). Caller holds the lock.
+ */
+static struct kgc_span *kgc_mheap_cache(struct kgc_mheap *h, u32 spanclass,
+					const void *owner, bool black)
 {
 	struct kgc_central *c = &h->central[spanclass];
 	struct kgc_span *s;
@@ -321,21 +326,31 @@ static struct kgc_span *kgc_mheap_cache(struct kgc_mheap *h, u32 spanclass)
 	list_add(&s->list, &h->cached);
 	s->handout_free = s->nelems - s->alloccount;
 	h->live_bytes += (u64)s->handout_free * s->elemsize;
-	/* Allocate black: everything the mcache takes during marking. */
-	s->black_from = h->marking ? s->freeindex : KGC_NO_BLACK;
+	/*
+	 * Allocate black once the owner's stack is scanned: everything its
+	 * mcache takes from here. Before the scan its allocations stay white
+	 * (the scan or the barrier finds them); its mark-start safepoint sets
+	 * black_from then.
+	 */
+	s->black_from = h->marking && black ? s->freeindex : KGC_NO_BLACK;
+	s->owner = owner;
 	return s;
 }
 
 /**
- * kgc_mheap_refill() - KGC_IOC_REFILL: give a span back, get a fresh one
+ * kgc_mheap_refill_for() - KGC_IOC_REFILL: give a span back, get a fresh one
  * @h: heap
  * @r: request, validated here; @r->span is filled on success
+ * @owner: opaque identity of the calling thread (struct kgc_span.owner)
+ * @black: the caller's stack has been scanned in the cycle being marked,
+ *	so what it allocates from here is black
  *
  * The span given back stays given back even when getting a new one fails.
  *
  * Return: 0, -EINVAL for a bad request, -ENOMEM when the heap is full.
  */
-int kgc_mheap_refill(struct kgc_mheap *h, struct kgc_refill *r)
+int kgc_mheap_refill_for(struct kgc_mheap *h, struct kgc_refill *r,
+			 const void *owner, bool black)
 {
 	bool put = r->put_base != 0, get = r->spanclass != KGC_NO_SPANCLASS;
 	struct kgc_span *s;
@@ -359,7 +374,7 @@ int kgc_mheap_refill(struct kgc_mheap *h, struct kgc_refill *r)
 			goto out;
 	}
 	if (get) {
-		s = kgc_mheap_cache(h, r->spanclass);
+		s = kgc_mheap_cache(h, r->spanclass, owner, black);
 		if (s)
 			kgc_span_desc(s, h->base, &r->span);
 		else
@@ -371,20 +386,16 @@ out:
 }
 
 /**
- * kgc_mheap_set_owner() - note which thread's mcache caches a span
+ * kgc_mheap_refill() - kgc_mheap_refill_for() without an owner, black
+ * while marking (for a caller whose stack is never scanned)
  * @h: heap
- * @base: the span just handed out (struct kgc_span_desc.base)
- * @owner: opaque identity of the calling thread
+ * @r: request
+ *
+ * Return: as kgc_mheap_refill_for().
  */
-void kgc_mheap_set_owner(struct kgc_mheap *h, u64 base, const void *owner)
+int kgc_mheap_refill(struct kgc_mheap *h, struct kgc_refill *r)
 {
-	struct kgc_span *s;
-
-	mutex_lock(&h->lock);
-	s = kgc_mheap_span_of(h, base);
-	if (s && s->state == KGC_SPAN_CACHED && kgc_span_base(s, h->base) == base)
-		s->owner = owner;
-	mutex_unlock(&h->lock);
+	return kgc_mheap_refill_for(h, r, NULL, true);
 }
 
 /**
@@ -392,11 +403,13 @@ void kgc_mheap_set_owner(struct kgc_mheap *h, u64 base, const void *owner)
  * @h: heap
  * @l: request, validated here; @l->addr and @l->npages filled on success
  * @needzero: set when the object's memory is not known to be zero
+ * @black: allocate black while marking (the caller's stack is scanned, or
+ *	is never scanned)
  *
  * Return: 0, -EINVAL, -E2BIG (larger than the heap) or -ENOMEM.
  */
 int kgc_mheap_alloc_large(struct kgc_mheap *h, struct kgc_large *l,
-			  bool *needzero)
+			  bool *needzero, bool black)
 {
 	unsigned long npages;
 	struct kgc_span *s;
@@ -419,7 +432,7 @@ int kgc_mheap_alloc_large(struct kgc_mheap *h, struct kgc_large *l,
 	}
 	s->state = KGC_SPAN_LARGE;
 	kgc_span_alloc_range(s, 0, 1);
-	if (h->marking)
+	if (h->marking && black)
 		set_bit(0, s->markbits);
 	h->live_bytes += s->elemsize;
 	list_add(&s->list, &h->large);

@@ -77,13 +77,14 @@ struct kgc_mheap {
 
 int kgc_mheap_init(struct kgc_mheap *h, u64 base, unsigned long max_pages);
 void kgc_mheap_destroy(struct kgc_mheap *h);
+int kgc_mheap_refill_for(struct kgc_mheap *h, struct kgc_refill *r,
+			 const void *owner, bool black);
 int kgc_mheap_refill(struct kgc_mheap *h, struct kgc_refill *r);
 int kgc_mheap_alloc_large(struct kgc_mheap *h, struct kgc_large *l,
-			  bool *needzero);
+			  bool *needzero, bool black);
 int kgc_mheap_free(struct kgc_mheap *h, u64 addr);
 void kgc_mheap_stats(struct kgc_mheap *h, struct kgc_stats *st);
 struct kgc_span *kgc_mheap_span_of(struct kgc_mheap *h, u64 addr);
 void kgc_mheap_free_span(struct kgc_mheap *h, struct kgc_span *s);
-void kgc_mheap_set_owner(struct kgc_mheap *h, u64 base, const void *owner);
 
 #endif /* _KGC_MHEAP_H */

@@ -144,7 +144,7 @@ static void kgc_obj_test_large(struct kunit *test)
 	struct kgc_large l = { .size = 5 * KGC_PAGE_SIZE };
 	bool nz;
 
-	KUNIT_ASSERT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz), 0);
+	KUNIT_ASSERT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz, true), 0);
 	KUNIT_EXPECT_TRUE(test, kgc_obj_test_alloc(h, l.addr));
 	KUNIT_EXPECT_TRUE(test, kgc_obj_test_alloc(h, l.addr +
 						   5 * KGC_PAGE_SIZE - 1));
@@ -174,8 +174,8 @@ static void kgc_obj_test_unswept_predicts_sweep(struct kunit *test)
 	base = r.span.base;
 	size = r.span.elemsize;
 	KUNIT_ASSERT_EQ(test, kgc_obj_test_put(h, base, 10), 0);
-	KUNIT_ASSERT_EQ(test, kgc_mheap_alloc_large(h, &dead, &nz), 0);
-	KUNIT_ASSERT_EQ(test, kgc_mheap_alloc_large(h, &live, &nz), 0);
+	KUNIT_ASSERT_EQ(test, kgc_mheap_alloc_large(h, &dead, &nz, true), 0);
+	KUNIT_ASSERT_EQ(test, kgc_mheap_alloc_large(h, &live, &nz, true), 0);
 
 	s = kgc_obj_test_span(h, base);
 	KUNIT_ASSERT_NOT_NULL(test, s);
@@ -248,7 +248,7 @@ static void kgc_obj_test_chunk_bits(struct kunit *test)
 	bool nz;
 	u32 i;
 
-	KUNIT_ASSERT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz), 0);
+	KUNIT_ASSERT_EQ(test, kgc_mheap_alloc_large(h, &l, &nz, true), 0);
 	for (i = 0; i < ARRAY_SIZE(addrs); i++)
 		addrs[i] = i % 3 ? KGC_OBJ_TEST_BASE + KGC_ARENA_SIZE / 2 :
 			   l.addr + i;

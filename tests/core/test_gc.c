@@ -283,7 +283,7 @@ static void test_large_object_oblets(void)
 	int i, all = 1;
 
 	setup();
-	EXPECT_EQ(kgc_mheap_alloc_large(&h, &l, &nz), 0);
+	EXPECT_EQ(kgc_mheap_alloc_large(&h, &l, &nz, true), 0);
 	cache_get(&c, KGC_SPANCLASS(1, 0));
 	for (i = 0; i < 20000; i++) {
 		if (c.next >= c.r.span.nelems) {
@@ -475,6 +475,113 @@ static void test_allocate_black_span(void)
 	teardown();
 }
 
+/*
+ * An object the mcache allocated black is black already: shading it takes
+ * no scan (what it points to was shaded when stored, or is reachable in
+ * the snapshot), so a white object only it points to stays white.
+ */
+static void test_black_alloc_not_scanned(void)
+{
+	struct cache old, c;
+	u64 x, b;
+
+	setup();
+	cache_get(&old, KGC_SPANCLASS(2, 0));
+	x = cache_alloc(&old, 0);
+	cache_put(&old);
+	h.marking = true;
+	cache_get(&c, KGC_SPANCLASS(3, 0));	/* after the stack scan */
+	b = cache_alloc(&c, 0x1);
+	store(b, 0, x);
+	EXPECT(!kgc_mark_shade(&w, b));		/* black: nothing to do */
+	EXPECT(kgc_mark_drain(&w, -1));
+	EXPECT_EQ(w.objects, 0);
+	EXPECT(!marked(x));
+	EXPECT(kgc_mark_is_marked(kgc_mheap_span_of(&h, b),
+				  (b - c.r.span.base) / c.r.span.elemsize,
+				  false));
+	cache_put(&c);
+	EXPECT(marked(b));			/* its return marks it */
+	teardown();
+}
+
+/*
+ * A span from the partial set holds older objects above the index from
+ * which its mcache allocates black. They are not black: shaded, they are
+ * scanned like any white object. (Taking every object from black_from on
+ * as black lost what they point to.)
+ */
+static void test_old_object_in_black_span_is_scanned(void)
+{
+	struct cache c;
+	u64 a[10];
+	struct kgc_span *s;
+	int i;
+
+	setup();
+	cache_get(&c, KGC_SPANCLASS(2, 0));
+	for (i = 0; i < 10; i++)
+		a[i] = cache_alloc(&c, 0x1);
+	store(a[5], 0, a[7]);
+	cache_put(&c);
+	h.marking = true;
+	EXPECT(kgc_mark_shade(&w, a[5]));
+	EXPECT(kgc_mark_drain(&w, -1));
+	finish_cycle();				/* a[5] and a[7] survive */
+	EXPECT(allocated(a[5]) && allocated(a[7]) && !allocated(a[6]));
+
+	h.marking = true;
+	cache_get(&c, KGC_SPANCLASS(2, 0));	/* the partial span, black */
+	EXPECT_EQ(c.r.span.base, a[0]);
+	mutex_lock(&h.lock);
+	s = kgc_mheap_span_of(&h, a[0]);
+	EXPECT_EQ(s->black_from, 0);
+	mutex_unlock(&h.lock);
+	EXPECT(!kgc_mark_is_marked(s, 5, false));
+	EXPECT(kgc_mark_shade(&w, a[5]));
+	EXPECT(kgc_mark_drain(&w, -1));
+	EXPECT(marked(a[5]));
+	EXPECT(marked(a[7]));			/* found through a[5] */
+	cache_put(&c);
+	finish_cycle();
+	EXPECT(allocated(a[5]) && allocated(a[7]));
+	teardown();
+}
+
+/*
+ * A span handed out while marking to a thread whose stack is not scanned
+ * yet allocates white: the scan (or the barrier) finds what is live, and
+ * what is not is swept.
+ */
+static void test_white_span_before_stack_scan(void)
+{
+	struct cache c;
+	u64 live, dead;
+	struct kgc_span *s;
+
+	setup();
+	h.marking = true;
+	memset(&c, 0, sizeof(c));
+	c.r.spanclass = KGC_SPANCLASS(2, 0);
+	EXPECT_EQ(kgc_mheap_refill_for(&h, &c.r, NULL, false), 0);
+	c.next = c.r.span.freeindex;
+	mutex_lock(&h.lock);
+	s = kgc_mheap_span_of(&h, c.r.span.base);
+	EXPECT_EQ(s->black_from, KGC_NO_BLACK);
+	mutex_unlock(&h.lock);
+	live = cache_alloc(&c, 0);
+	dead = cache_alloc(&c, 0);
+	EXPECT(kgc_mark_shade(&w, live));	/* the stack scan finds it */
+	EXPECT(kgc_mark_drain(&w, -1));
+	cache_put(&c);
+	EXPECT(marked(live));
+	EXPECT(!marked(dead));
+	finish_cycle();
+	EXPECT(allocated(live));
+	EXPECT(!allocated(dead));
+	teardown();
+}
+
 #define TEST(name, warnings)	{ #name, test_##name, warnings }
 static const struct tap_test tests[] = {
 	TEST(list_reachable_and_garbage, 0),
@@ -485,6 +592,9 @@ static const struct tap_test tests[] = {
 	TEST(cached_span_across_cycle, 0),
 	TEST(cached_span_returned_before_sweep, 0),
 	TEST(allocate_black_span, 0),
+	TEST(black_alloc_not_scanned, 0),
+	TEST(old_object_in_black_span_is_scanned, 0),
+	TEST(white_span_before_stack_scan, 0),
 };
 
 int main(void)

@@ -209,7 +209,7 @@ static void random_step(struct kgc_mheap *h)
 		};
 		bool nz;
 
-		ret = kgc_mheap_alloc_large(h, &lg, &nz);
+		ret = kgc_mheap_alloc_large(h, &lg, &nz, true);
 		if (ret) {
 			EXPECT_EQ(ret, -ENOMEM);
 			return;
