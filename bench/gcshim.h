@@ -239,6 +239,26 @@ static void shim_init(int gc_on)
 static void shim_finish(void)
 {
 	shim_poll();
+#ifdef BENCH_KGC_PUBLIC_GCSTATS
+	/* KGC_BENCH_COUNTERS=1: libkgc's counters, to stderr (diagnosis). */
+	if (getenv("KGC_BENCH_COUNTERS") && !shim_kgc_read())
+		fprintf(stderr,
+			"kgc counters: allocs %llu refills %llu span_returns %llu syscalls %llu faults %llu barrier records %llu flushes %llu shaded %llu handshakes %llu signals %llu gc_cpu %.3f\n",
+			(unsigned long long)(shim_kgc_gs.alloc_precise +
+					     shim_kgc_gs.alloc_conservative +
+					     shim_kgc_gs.alloc_noscan +
+					     shim_kgc_gs.alloc_tiny),
+			(unsigned long long)shim_kgc_gs.refills,
+			(unsigned long long)shim_kgc_gs.span_returns,
+			(unsigned long long)shim_kgc_gs.syscalls,
+			(unsigned long long)shim_kgc_gs.faults,
+			(unsigned long long)shim_kgc_gs.barrier_records,
+			(unsigned long long)shim_kgc_gs.barrier_flushes,
+			(unsigned long long)shim_kgc_gs.barrier_shaded,
+			(unsigned long long)shim_kgc_gs.handshakes,
+			(unsigned long long)shim_kgc_gs.signal_handshakes,
+			shim_kgc_gs.gc_cpu_fraction);
+#endif
 }
 
 #elif defined(BENCH_BOEHM)
