@@ -1293,6 +1293,8 @@ int kgc_gc_ctl(struct kgc_gc *gc, struct kgc_gc_ctl *c)
 			return -EINVAL;
 		spin_lock(&gc->lock);
 		gc->debug = c->value;
+		WRITE_ONCE(gc->heap->mheap.poisoning,
+			   c->value & KGC_GCDEBUG_POISON);
 		break;
 	default:
 		return -EINVAL;

@@ -73,6 +73,7 @@ struct kgc_heap *kgc_heap_create(struct file *file)
 	mutex_init(&heap->setup_lock);
 	xa_init(&heap->pages);
 	atomic_long_set(&heap->resident, 0);
+	atomic_long_set(&heap->drops, 0);
 	atomic_long_set(&heap->faults, 0);
 	ret = kgc_gc_init(&heap->gc, heap);
 	if (ret)
@@ -220,15 +221,43 @@ static vm_fault_t kgc_heap_fault(struct vm_fault *vmf)
 	return 0;
 }
 
+/* The marker's page cache slots: heap data and pointer bitmap. */
+enum { KGC_PCACHE_DATA, KGC_PCACHE_BITS };
+
+/*
+ * The page at @idx for a marker, from its cache when it is the page read
+ * last and no run of pages has left the store since it was looked up;
+ * else looked up (with a reference the cache keeps). NULL: not resident.
+ * The count of drops is read before the lookup, so a drop that races with
+ * it moves the count past the cached value.
+ */
+static struct page *kgc_heap_cached_page(struct kgc_heap *heap,
+					 struct kgc_mark_cache *c, int slot,
+					 unsigned long idx)
+{
+	long gen = atomic_long_read_acquire(&heap->drops);
+
+	if (c->page[slot] && c->idx[slot] == idx && c->gen[slot] == gen)
+		return c->page[slot];
+	if (c->page[slot])
+		put_page(c->page[slot]);
+	c->page[slot] = kgc_heap_get_page(heap, idx);
+	c->idx[slot] = idx;
+	c->gen[slot] = gen;
+	return c->page[slot];
+}
+
 /*
  * Copy heap memory for the marker from the heap's own pages: no user
  * access, no fault; a page that is not resident reads as zero. @idx is the
- * page offset in the heap's window.
+ * page offset in the heap's window. A page dropped after the check reads
+ * as it was: a dropped run is free, so nothing live was on it.
  */
-static void kgc_heap_copy(struct kgc_heap *heap, unsigned long idx,
-			  unsigned int off, void *buf, size_t len)
+static void kgc_heap_copy(struct kgc_heap *heap, struct kgc_mark_cache *c,
+			  int slot, unsigned long idx, unsigned int off,
+			  void *buf, size_t len)
 {
-	struct page *page = kgc_heap_get_page(heap, idx);
+	struct page *page = kgc_heap_cached_page(heap, c, slot, idx);
 	void *kaddr;
 
 	if (!page) {
@@ -238,10 +267,10 @@ static void kgc_heap_copy(struct kgc_heap *heap, unsigned long idx,
 	kaddr = kmap_local_page(page);
 	memcpy(buf, kaddr + off, len);
 	kunmap_local(kaddr);
-	put_page(page);
 }
 
-static int kgc_heap_read(void *ctx, u64 addr, void *buf, size_t len)
+static int kgc_heap_read(void *ctx, struct kgc_mark_cache *c, u64 addr,
+			 void *buf, size_t len)
 {
 	struct kgc_heap *heap = ctx;
 	u64 off = addr - heap->mheap.base;
@@ -249,7 +278,8 @@ static int kgc_heap_read(void *ctx, u64 addr, void *buf, size_t len)
 	while (len) {
 		size_t n = min_t(size_t, len, PAGE_SIZE - off % PAGE_SIZE);
 
-		kgc_heap_copy(heap, off >> PAGE_SHIFT, off % PAGE_SIZE, buf, n);
+		kgc_heap_copy(heap, c, KGC_PCACHE_DATA, off >> PAGE_SHIFT,
+			      off % PAGE_SIZE, buf, n);
 		buf += n;
 		off += n;
 		len -= n;
@@ -257,7 +287,8 @@ static int kgc_heap_read(void *ctx, u64 addr, void *buf, size_t len)
 	return 0;
 }
 
-static int kgc_heap_read_bits(void *ctx, u64 word, u64 *bits, size_t nwords)
+static int kgc_heap_read_bits(void *ctx, struct kgc_mark_cache *c, u64 word,
+			      u64 *bits, size_t nwords)
 {
 	struct kgc_heap *heap = ctx;
 	u64 off = word * sizeof(u64);
@@ -271,7 +302,8 @@ static int kgc_heap_read_bits(void *ctx, u64 word, u64 *bits, size_t nwords)
 	while (len) {
 		size_t n = min_t(size_t, len, PAGE_SIZE - off % PAGE_SIZE);
 
-		kgc_heap_copy(heap, ((KGC_BITMAP_WINDOW + off) >> PAGE_SHIFT),
+		kgc_heap_copy(heap, c, KGC_PCACHE_BITS,
+			      (KGC_BITMAP_WINDOW + off) >> PAGE_SHIFT,
 			      off % PAGE_SIZE, bits, n);
 		bits = (void *)bits + n;
 		off += n;
@@ -280,9 +312,21 @@ static int kgc_heap_read_bits(void *ctx, u64 word, u64 *bits, size_t nwords)
 	return 0;
 }
 
+static void kgc_heap_release(void *ctx, struct kgc_mark_cache *c)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(c->page); i++) {
+		if (c->page[i])
+			put_page(c->page[i]);
+		c->page[i] = NULL;
+	}
+}
+
 static const struct kgc_mark_ops kgc_heap_mark_ops = {
 	.read = kgc_heap_read,
 	.read_bits = kgc_heap_read_bits,
+	.release = kgc_heap_release,
 };
 
 /* Debug poisoning of freed objects (KGC_GCDEBUG_POISON), resident only. */
@@ -414,6 +458,8 @@ unsigned long kgc_heap_drop_pages(struct kgc_heap *heap, unsigned long page,
 	xas_unlock(&xas);
 	if (!n)
 		return 0;
+	/* Markers holding one of these pages look it up again. */
+	atomic_long_inc(&heap->drops);
 	atomic_long_sub(n, &heap->resident);
 	unmap_mapping_range(heap->mapping,
 			    (loff_t)(heap->pgoff + first) << PAGE_SHIFT,

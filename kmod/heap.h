@@ -46,6 +46,8 @@
  * @pages: backing pages by page offset in the window (PAGE_SIZE units);
  *	the xarray's own lock protects it
  * @resident: pages in @pages
+ * @drops: runs of pages taken out of @pages so far (kgc_heap_drop_pages()):
+ *	a page a marker looked up before the count last moved may be gone
  * @faults: faults that allocated a page
  * @node: link in the list of heaps (kgc_heaps_lock)
  * @gc: the collector
@@ -66,6 +68,7 @@ struct kgc_heap {
 	struct kgc_mheap mheap;
 	struct xarray pages;
 	atomic_long_t resident;
+	atomic_long_t drops;
 	atomic_long_t faults;
 	struct list_head node;
 	struct kgc_gc gc;

@@ -27,16 +27,36 @@ struct kgc_workbuf {
 };
 
 /**
+ * struct kgc_mark_cache - what a heap reader keeps between reads of one
+ *	worker (the module: a reference to the page read last, per kind)
+ * @idx: page index of @page
+ * @page: the page, or NULL
+ * @gen: the reader's generation when @page was looked up
+ */
+struct kgc_mark_cache {
+	unsigned long idx[2];
+	void *page[2];
+	long gen[2];
+};
+
+/**
  * struct kgc_mark_ops - how the marker reads the heap
  * @read: copy @len bytes of heap at user address @addr into @buf; pages
  *	that are not resident read as zero. Return 0 or -errno.
  * @read_bits: copy @nwords 64-bit words of the pointer bitmap starting at
  *	bitmap word @word (covering heap words @word * 64 ...). Return 0 or
  *	-errno; a heap without a bitmap reads all ones (conservative).
+ * @release: drop what the reads left in @cache (may be NULL)
+ *
+ * Each gets the worker's @cache, which the marker releases at the end of
+ * every drain.
  */
 struct kgc_mark_ops {
-	int (*read)(void *ctx, u64 addr, void *buf, size_t len);
-	int (*read_bits)(void *ctx, u64 word, u64 *bits, size_t nwords);
+	int (*read)(void *ctx, struct kgc_mark_cache *cache, u64 addr,
+		    void *buf, size_t len);
+	int (*read_bits)(void *ctx, struct kgc_mark_cache *cache, u64 word,
+			 u64 *bits, size_t nwords);
+	void (*release)(void *ctx, struct kgc_mark_cache *cache);
 };
 
 /**
@@ -78,10 +98,12 @@ struct kgc_mark {
  * @marked_bytes: bytes of objects this worker marked
  * @scanned_bytes: bytes this worker scanned
  * @objects: objects this worker marked
+ * @cache: the heap reader's state between reads
  */
 struct kgc_marker {
 	struct kgc_mark *m;
 	struct kgc_workbuf *wbuf;
+	struct kgc_mark_cache cache;
 	u64 *scratch;
 	u64 bits[KGC_SCAN_CHUNK / 8 / 64 + 1];
 	u64 marked_bytes;

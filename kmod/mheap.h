@@ -39,6 +39,8 @@
  * @swept_spans: spans swept since the heap was created
  * @freed_objects: objects freed by sweeping
  * @poison: when set, called with the memory of each object sweep frees
+ * @poisoning: poison freed objects now (KGC_GCDEBUG_POISON), through
+ *	@poison
  * @poison_ctx: its argument
  * @scav: when the free pages of each chunk were freed (the scavenger's
  *	index, scavenge.c)
@@ -70,6 +72,7 @@ struct kgc_mheap {
 	unsigned long swept_spans;
 	u64 freed_objects;
 	void (*poison)(void *ctx, u64 addr, u64 len);
+	bool poisoning;
 	void *poison_ctx;
 	struct kgc_scavidx scav;
 	void (*scav_wait)(struct kgc_mheap *h);

@@ -33,7 +33,7 @@ static void kgc_sweep_poison(struct kgc_mheap *h, struct kgc_span *s,
 	u64 base = kgc_span_base(s, h->base);
 	u32 i;
 
-	if (!h->poison)
+	if (!h->poison || !READ_ONCE(h->poisoning))
 		return;
 	for (i = 0; i < limit; i++)
 		if (test_bit(i, old) && !test_bit(i, s->allocbits))
@@ -52,11 +52,13 @@ static u32 kgc_sweep_bits(struct kgc_mheap *h, struct kgc_span *s, u32 limit)
 
 	memcpy(old, s->allocbits, sizeof(old));
 	before = bitmap_weight(s->allocbits, limit);
-	for (i = 0; i < limit; i++) {
-		if (test_bit(i, s->markbits))
-			__set_bit(i, s->allocbits);
-		else
-			__clear_bit(i, s->allocbits);
+	/* Word by word: the bits below @limit from markbits, the rest kept. */
+	for (i = 0; i < BITS_TO_LONGS(limit); i++) {
+		unsigned long mask = i + 1 < BITS_TO_LONGS(limit) ? ~0UL :
+				     BITMAP_LAST_WORD_MASK(limit);
+
+		s->allocbits[i] = (s->allocbits[i] & ~mask) |
+				  (s->markbits[i] & mask);
 	}
 	s->alloccount = bitmap_weight(s->allocbits, s->nelems);
 	if (before > bitmap_weight(s->allocbits, limit))
@@ -100,7 +102,7 @@ u32 kgc_sweep_span(struct kgc_mheap *h, struct kgc_span *s)
 		h->nr_large--;
 		h->large_pages -= s->npages;
 		h->freed_objects++;
-		if (h->poison)
+		if (h->poison && READ_ONCE(h->poisoning))
 			h->poison(h->poison_ctx, kgc_span_base(s, h->base),
 				  s->elemsize);
 		kgc_mheap_free_span(h, s);

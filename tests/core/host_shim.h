@@ -96,6 +96,7 @@ static inline unsigned long hweight_long(unsigned long w) { return __builtin_pop
 #define BIT_WORD(n)		((n) / BITS_PER_LONG)
 #define BIT_MASK(n)		(1UL << ((n) % BITS_PER_LONG))
 #define BITS_TO_LONGS(n)	DIV_ROUND_UP(n, BITS_PER_LONG)
+#define BITMAP_LAST_WORD_MASK(n)	(~0UL >> (-(n) & (BITS_PER_LONG - 1)))
 static inline void __set_bit(unsigned long n, unsigned long *a) { a[BIT_WORD(n)] |= BIT_MASK(n); }
 static inline void __clear_bit(unsigned long n, unsigned long *a) { a[BIT_WORD(n)] &= ~BIT_MASK(n); }
 static inline bool test_bit(unsigned long n, const unsigned long *a) { return a[BIT_WORD(n)] & BIT_MASK(n); }
