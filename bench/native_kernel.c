@@ -43,16 +43,8 @@
 #define NK_FD		0x4b47
 #define NK_HEAP_MAX	(64ULL << 30)
 
-static const uint32_t nk_class_size[] = {
-#define NK_SIZE(c, bytes, pages) bytes,
-	KGC_SIZE_CLASS_TABLE(NK_SIZE)
-#undef NK_SIZE
-};
-static const uint32_t nk_class_pages[] = {
-#define NK_PAGES(c, bytes, pages) pages,
-	KGC_SIZE_CLASS_TABLE(NK_PAGES)
-#undef NK_PAGES
-};
+static const uint32_t nk_class_size[] = KGC_CLASS_SIZES;
+static const uint32_t nk_class_pages[] = KGC_CLASS_NPAGES;
 
 /* A span given back, waiting to be handed out again (recycling on). */
 struct nk_span {
