@@ -140,12 +140,20 @@ void wbbuf_record(struct kgc_thread *t, void *old, void *val)
 KGC_EXPORT void kgc_barrier_slow(void **slot, void *val)
 {
 	struct kgc_thread *t = kgc_curthread;
-	int saved_errno = errno;	/* a store never changes errno */
+	int saved_errno;
 
 	if (unlikely(kgc_heap.cfg.debug & KGC_DEBUG_NOBARRIER)) {
 		*slot = val;	/* broken on purpose (tests only) */
 		return;
 	}
+	/* The common case: an attached thread with room in its buffer. */
+	if (likely(t && __atomic_load_n(&t->attached, __ATOMIC_RELAXED) &&
+		   t->wbbuf.next + 2 <= KGC_WBBUF_ENTRIES)) {
+		wbbuf_record(t, *slot, val);
+		*slot = val;
+		return;
+	}
+	saved_errno = errno;	/* a store never changes errno */
 	if (unlikely(!t || !__atomic_load_n(&t->attached, __ATOMIC_RELAXED)))
 		t = kgc_heap_ready() ? kgc_thread_get_slow() : NULL;
 	if (likely(t)) {

@@ -38,31 +38,6 @@
  */
 #include "internal.h"
 
-static inline uint64_t lowmask(unsigned int n)
-{
-	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
-}
-
-/* Write the @n (1..64) low bits of @bits at bit @off of @bm. */
-static inline void write_bits(uint64_t *bm, size_t off, unsigned int n,
-			      uint64_t bits)
-{
-	size_t i = off / 64;
-	unsigned int j = off % 64;
-
-	bits &= lowmask(n);
-	if (j + n <= 64) {
-		uint64_t m = lowmask(n) << j;
-
-		bm[i] = (bm[i] & ~m) | (bits << j);
-	} else {
-		unsigned int bits0 = 64 - j, bits1 = n - bits0;
-
-		bm[i] = (bm[i] & lowmask(j)) | (bits << j);
-		bm[i + 1] = (bm[i + 1] & ~lowmask(bits1)) | (bits >> bits0);
-	}
-}
-
 /* @n (1..64) bits of @map from bit @pos; pos + n must not pass the map. */
 static inline uint64_t read_bits(const uint64_t *map, size_t pos,
 				 unsigned int n)
@@ -99,24 +74,6 @@ static inline uint64_t pattern_bits(const uint64_t *map, size_t period,
 	}
 	*pos = p;
 	return chunk;
-}
-
-/* Bits of a small object (data <= 64 words): the pattern repeated. */
-static inline uint64_t small_bits(const struct kgc_type *type, size_t datawords,
-				  bool conservative)
-{
-	size_t tw, len;
-	uint64_t src;
-
-	if (conservative)
-		return lowmask(datawords);
-	tw = type->size / 8;
-	if (tw >= datawords)
-		return type->ptrmap[0] & lowmask(datawords);
-	src = type->ptrmap[0] & lowmask(tw);
-	for (len = tw; len < datawords; len *= 2)
-		src |= src << len;
-	return src & lowmask(datawords);
 }
 
 /**

@@ -401,11 +401,71 @@ int kgc_roots_foreach(int (*fn)(uintptr_t start, size_t len,
 		      void *arg);
 int kgc_roots_auto(void);
 
-/* heapbits.c */
+/* heapbits.c, and its word-at-a-time core for the allocation path */
 void heapbits_write(uint64_t *bitmap, size_t bitoff, size_t nbits,
 		    const struct kgc_type *type, size_t datasize,
 		    bool conservative);
 void heapbits_set(uintptr_t obj, size_t extent, size_t size,
 		  const struct kgc_type *type, bool conservative);
+
+static inline uint64_t lowmask(unsigned int n)
+{
+	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
+}
+
+/* Write the @n (1..64) low bits of @bits at bit @off of @bm. */
+static inline void write_bits(uint64_t *bm, size_t off, unsigned int n,
+			      uint64_t bits)
+{
+	size_t i = off / 64;
+	unsigned int j = off % 64;
+
+	bits &= lowmask(n);
+	if (j + n <= 64) {
+		uint64_t m = lowmask(n) << j;
+
+		bm[i] = (bm[i] & ~m) | (bits << j);
+	} else {
+		unsigned int bits0 = 64 - j, bits1 = n - bits0;
+
+		bm[i] = (bm[i] & lowmask(j)) | (bits << j);
+		bm[i + 1] = (bm[i + 1] & ~lowmask(bits1)) | (bits >> bits0);
+	}
+}
+
+/* Bits of a small object (data <= 64 words): the pattern repeated. */
+static inline uint64_t small_bits(const struct kgc_type *type, size_t datawords,
+				  bool conservative)
+{
+	size_t tw, len;
+	uint64_t src;
+
+	if (conservative)
+		return lowmask(datawords);
+	tw = type->size / 8;
+	if (tw >= datawords)
+		return type->ptrmap[0] & lowmask(datawords);
+	src = type->ptrmap[0] & lowmask(tw);
+	for (len = tw; len < datawords; len *= 2)
+		src |= src << len;
+	return src & lowmask(datawords);
+}
+
+/*
+ * heapbits_set() for the allocation fast path: a slot of up to 64 words
+ * (512 bytes) is written inline, a larger one by heapbits_set().
+ */
+static inline void heapbits_set_fast(uintptr_t obj, size_t extent,
+				     size_t size, const struct kgc_type *type,
+				     bool conservative)
+{
+	if (likely(extent <= 64 * KGC_WORD_SIZE)) {
+		write_bits(kgc_heap.bitmap, (obj - kgc_heap.arena_start) / 8,
+			   (unsigned int)(extent / 8),
+			   small_bits(type, (size + 7) / 8, conservative));
+		return;
+	}
+	heapbits_set(obj, extent, size, type, conservative);
+}
 
 #endif /* KGC_INTERNAL_H */

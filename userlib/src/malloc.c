@@ -164,8 +164,8 @@ mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
 			if (s->flags & KGC_SPAN_NEEDZERO)
 				memset(v, 0, s->elemsize);
 			if (!noscan)
-				heapbits_set((uintptr_t)v, s->elemsize, size,
-					     type, conservative);
+				heapbits_set_fast((uintptr_t)v, s->elemsize,
+						  size, type, conservative);
 		}
 	} else {
 		if (unlikely(size > kgc_heap.arena_end - kgc_heap.arena_start))
@@ -195,7 +195,8 @@ mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
 	return v;
 }
 
-static int check_type(const char *fn, const struct kgc_type *type)
+static __attribute__((cold, noinline)) int
+bad_type(const char *fn, const struct kgc_type *type)
 {
 	if (unlikely(!type))
 		return kgc_seterr(EINVAL, "kgc: %s: type is NULL", fn);
@@ -208,6 +209,15 @@ static int check_type(const char *fn, const struct kgc_type *type)
 			"kgc: %s: type \"%s\" has unknown flags 0x%x or reserved bits set",
 			fn, type->name ? type->name : "?", type->flags);
 	return 0;
+}
+
+/* 0 for a usable type, else -1 with errno and the message set. */
+static inline int check_type(const char *fn, const struct kgc_type *type)
+{
+	if (likely(type && type->size && !(type->size % KGC_WORD_SIZE) &&
+		   !type->flags && !type->resv))
+		return 0;
+	return bad_type(fn, type);
 }
 
 KGC_EXPORT void *kgc_alloc(size_t size, const struct kgc_type *type)
