@@ -241,17 +241,32 @@ static void kgc_mheap_sub_live(struct kgc_mheap *h, u64 bytes)
 static u32 kgc_mheap_record(struct kgc_mheap *h, struct kgc_span *s,
 			    u32 freeindex)
 {
+	u32 black = h->marking && s->black_from != KGC_NO_BLACK ?
+		    s->black_from : freeindex;
 	u32 i, n = 0, from = s->freeindex;
 
-	for (i = find_next_zero_bit(s->allocbits, freeindex, from);
-	     i < freeindex;
-	     i = find_next_zero_bit(s->allocbits, freeindex, i + 1)) {
-		/* Mark bit first: see kgc_mark_black_alloc(). */
-		if (h->marking && s->black_from != KGC_NO_BLACK &&
-		    i >= s->black_from)
-			set_bit(i, s->markbits);
-		__set_bit(i, s->allocbits);
-		n++;
+	/* A word at a time: the objects in [from, freeindex) not yet set. */
+	for (i = from / BITS_PER_LONG; i < BITS_TO_LONGS(freeindex); i++) {
+		unsigned long lo = i * BITS_PER_LONG, want = ~0UL, new;
+
+		if (lo < from)
+			want &= ~0UL << (from - lo);
+		if (lo + BITS_PER_LONG > freeindex)
+			want &= BITMAP_LAST_WORD_MASK(freeindex);
+		new = want & ~s->allocbits[i];
+		if (!new)
+			continue;
+		/* Mark bits first: see kgc_mark_black_alloc(). */
+		if (black < lo + BITS_PER_LONG) {
+			unsigned long b = new;
+
+			if (black > lo)
+				b &= ~0UL << (black - lo);
+			if (b)
+				set_mask_bits(&s->markbits[i], 0, b);
+		}
+		s->allocbits[i] |= new;
+		n += hweight_long(new);
 	}
 	s->alloccount += n;
 	s->freeindex = freeindex;

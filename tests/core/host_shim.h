@@ -115,6 +115,18 @@ static inline void set_bit(unsigned long n, unsigned long *a)
 {
 	__atomic_fetch_or(&a[BIT_WORD(n)], BIT_MASK(n), __ATOMIC_RELAXED);
 }
+/* Atomically clear @mask and set @bits in *@p; the old value. */
+static inline unsigned long set_mask_bits(unsigned long *p, unsigned long mask,
+					  unsigned long bits)
+{
+	unsigned long old = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+	while (!__atomic_compare_exchange_n(p, &old, (old & ~mask) | bits,
+					    false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+	return old;
+}
 unsigned long find_next_bit(const unsigned long *a, unsigned long size, unsigned long off);
 unsigned long find_next_zero_bit(const unsigned long *a, unsigned long size, unsigned long off);
 #define find_first_bit(a, s)		find_next_bit(a, s, 0)
