@@ -108,12 +108,15 @@ void kgc_central_cached(struct kgc_central *c, struct kgc_span *s)
 /**
  * kgc_central_uncached() - account a span an mcache gave back
  * @c: mcentral of the span's class
- * @s: span, cached until now
+ *
+ * The span keeps its state until the caller puts it on a list
+ * (kgc_central_insert()) or frees it: the marker reads the state without
+ * the heap lock, and a span with objects must never look dead to it, not
+ * even for a moment (it would drop the shades and scans of their objects).
  */
-void kgc_central_uncached(struct kgc_central *c, struct kgc_span *s)
+void kgc_central_uncached(struct kgc_central *c)
 {
 	c->nr_cached--;
-	s->state = 0;
 }
 
 /**

@@ -41,6 +41,6 @@ void kgc_central_insert(struct kgc_central *c, struct kgc_span *s,
 void kgc_central_remove(struct kgc_central *c, struct kgc_span *s);
 struct kgc_span *kgc_central_take_unswept(struct kgc_central *c, u32 sweepgen);
 void kgc_central_cached(struct kgc_central *c, struct kgc_span *s);
-void kgc_central_uncached(struct kgc_central *c, struct kgc_span *s);
+void kgc_central_uncached(struct kgc_central *c);
 
 #endif /* _KGC_CENTRAL_H */

@@ -300,7 +300,7 @@ static int kgc_mheap_uncache(struct kgc_mheap *h, u64 base, u32 freeindex,
 	kgc_mheap_sub_live(h, (u64)(s->handout_free > n ?
 				    s->handout_free - n : 0) * s->elemsize);
 	list_del_init(&s->list);
-	kgc_central_uncached(c, s);
+	kgc_central_uncached(c);
 	s->black_from = KGC_NO_BLACK;
 	s->owner = NULL;
 	if (discard) {

@@ -556,6 +556,71 @@ static void test_white_span_before_stack_scan(void)
 	teardown();
 }
 
+/*
+ * The marker reads span states without the heap lock while mcaches give
+ * spans back and take them again: a span holding objects must never look
+ * dead to it, or the shades of its objects are dropped (kgc_span_live()).
+ * One thread returns and retakes the span of some live objects over and
+ * over; this one shades them and checks that every shade marks.
+ */
+struct churn {
+	u64 base;
+	u32 freeindex;
+	volatile bool stop;
+};
+
+static void *churn_fn(void *arg)
+{
+	struct churn *ch = arg;
+
+	while (!ch->stop) {
+		struct kgc_refill r = {
+			.put_base = ch->base, .put_freeindex = ch->freeindex,
+			.spanclass = KGC_SPANCLASS(2, 0),
+		};
+
+		if (kgc_mheap_refill(&h, &r) || r.span.base != ch->base)
+			abort();
+		ch->freeindex = r.span.freeindex;
+	}
+	return NULL;
+}
+
+static void test_shade_while_span_returns(void)
+{
+	struct churn ch = { 0 };
+	struct cache c;
+	u64 a[16];
+	unsigned int round, missed = 0;
+	pthread_t t;
+	int i;
+
+	setup();
+	cache_get(&c, KGC_SPANCLASS(2, 0));
+	for (i = 0; i < 16; i++)
+		a[i] = cache_alloc(&c, 0);
+	ch.base = c.r.span.base;
+	ch.freeindex = c.next;
+	h.marking = true;
+	if (pthread_create(&t, NULL, churn_fn, &ch))
+		abort();
+	for (round = 0; round < 200000; round++) {
+		mutex_lock(&h.lock);
+		bitmap_zero(kgc_mheap_span_of(&h, a[0])->markbits,
+			    KGC_SPAN_MAX_OBJS);
+		mutex_unlock(&h.lock);
+		for (i = 0; i < 16; i++)
+			kgc_mark_shade(&w, a[i]);
+		for (i = 0; i < 16; i++)
+			missed += !marked(a[i]);
+		kgc_mark_drain(&w, -1);
+	}
+	ch.stop = true;
+	pthread_join(t, NULL);
+	EXPECT_EQ(missed, 0);
+	teardown();
+}
+
 #define TEST(name, warnings)	{ #name, test_##name, warnings }
 static const struct tap_test tests[] = {
 	TEST(list_reachable_and_garbage, 0),
@@ -568,6 +633,7 @@ static const struct tap_test tests[] = {
 	TEST(allocate_black_span, 0),
 	TEST(old_object_in_black_span_is_scanned, 0),
 	TEST(white_span_before_stack_scan, 0),
+	TEST(shade_while_span_returns, 0),
 };
 
 int main(void)
