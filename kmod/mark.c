@@ -254,13 +254,12 @@ static bool __kgc_mark_shade(struct kgc_marker *w, u64 p, u64 *push)
 	if (idx >= s->nelems)
 		return false;
 	/*
-	 * An object its mcache allocated black is scanned all the same when
-	 * something shades it (the barrier shades every stored value). Not
-	 * scanning it, as Go does, lost binary-trees nodes now and then
-	 * under QEMU, in several combinations with other changes: the
-	 * redundant scan hides a missed mark that is not understood yet
-	 * (see issue 5). Until it is, the scan stays.
+	 * Allocated black by its mcache: already black, nothing to scan
+	 * (kgc_mheap_uncache() gives it a mark bit when the span goes back).
+	 * Checkmark traces through such objects too.
 	 */
+	if (!w->m->check && kgc_mark_black_alloc(s, idx))
+		return false;
 	if (test_and_set_bit(idx, w->m->check ? s->checkbits : s->markbits))
 		return false;
 	w->marked_bytes += s->elemsize;

@@ -480,6 +480,36 @@ static void test_allocate_black_span(void)
 }
 
 /*
+ * An object the mcache allocated black is black already: shading it takes
+ * no scan (what it points to was shaded when stored, or is reachable in
+ * the snapshot), so a white object only it points to stays white.
+ */
+static void test_black_alloc_not_scanned(void)
+{
+	struct cache old, c;
+	u64 x, b;
+
+	setup();
+	cache_get(&old, KGC_SPANCLASS(2, 0));
+	x = cache_alloc(&old, 0);
+	cache_put(&old);
+	h.marking = true;
+	cache_get(&c, KGC_SPANCLASS(3, 0));	/* after the stack scan */
+	b = cache_alloc(&c, 0x1);
+	store(b, 0, x);
+	EXPECT(!kgc_mark_shade(&w, b));		/* black: nothing to do */
+	EXPECT(kgc_mark_drain(&w, -1));
+	EXPECT_EQ(w.objects, 0);
+	EXPECT(!marked(x));
+	EXPECT(kgc_mark_is_marked(kgc_mheap_span_of(&h, b),
+				  (b - c.r.span.base) / c.r.span.elemsize,
+				  false));
+	cache_put(&c);
+	EXPECT(marked(b));			/* its return marks it */
+	teardown();
+}
+
+/*
  * A span from the partial set holds older objects above the index from
  * which its mcache allocates black. They are not black: shaded, they are
  * scanned like any white object. (Taking every object from black_from on
@@ -631,6 +661,7 @@ static const struct tap_test tests[] = {
 	TEST(cached_span_across_cycle, 0),
 	TEST(cached_span_returned_before_sweep, 0),
 	TEST(allocate_black_span, 0),
+	TEST(black_alloc_not_scanned, 0),
 	TEST(old_object_in_black_span_is_scanned, 0),
 	TEST(white_span_before_stack_scan, 0),
 	TEST(shade_while_span_returns, 0),
