@@ -220,21 +220,11 @@ static const struct kgc_ioctl_desc kgc_ioctls[] = {
 		  KGC_OBJ_STATE_SIZE_VER0, true, false, kgc_ioctl_obj_state),
 };
 
-/* The largest argument struct: the dispatcher's kernel buffer. */
-union kgc_ioctl_arg {
-	struct kgc_api api;
-	struct kgc_refill refill;
-	struct kgc_large large;
-	struct kgc_free free;
-	struct kgc_stats stats;
-	struct kgc_thread_attach attach;
-	struct kgc_safepoint safepoint;
-	struct kgc_roots roots;
-	struct kgc_gc_ctl gc;
-	struct kgc_gc_stats gc_stats;
-	struct kgc_scavenge scavenge;
-	struct kgc_obj_state obj_state;
-};
+/*
+ * Argument structures up to this many words are copied to the kernel
+ * stack, larger ones (statistics, GC statistics) to kmalloc memory.
+ */
+#define KGC_IOCTL_STACK_WORDS	32
 
 /**
  * kgc_ioctl_lookup() - find the descriptor of a command
@@ -262,9 +252,14 @@ static long kgc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct kgc_heap *heap = file->private_data;
 	void __user *uarg = u64_to_user_ptr((u64)arg);
 	size_t usize = _IOC_SIZE(cmd), ksize;
-	union kgc_ioctl_arg *karg;
+	/* The hot commands' arguments (refill, safepoint) fit here. */
+	u64 onstack[KGC_IOCTL_STACK_WORDS];
+	void *karg;
 	long ret;
 
+	BUILD_BUG_ON(sizeof(struct kgc_refill) > sizeof(onstack) ||
+		     sizeof(struct kgc_safepoint) > sizeof(onstack) ||
+		     sizeof(struct kgc_large) > sizeof(onstack));
 	if (!d)
 		return -ENOTTY;
 	if (current->mm != heap->mm)
@@ -272,10 +267,18 @@ static long kgc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (usize < d->ver0)
 		return -EINVAL;
 	ksize = _IOC_SIZE(d->cmd);
-	/* Zeroed: handlers never return uninitialised kernel memory. */
-	karg = kzalloc(sizeof(*karg), GFP_KERNEL);
-	if (!karg)
-		return -ENOMEM;
+	/*
+	 * Zeroed: handlers never return uninitialised kernel memory. Only
+	 * this command's structure: the union is sized by the largest.
+	 */
+	if (ksize <= sizeof(onstack)) {
+		karg = onstack;
+		memset(karg, 0, ksize);
+	} else {
+		karg = kzalloc(ksize, GFP_KERNEL);
+		if (!karg)
+			return -ENOMEM;
+	}
 	if (_IOC_DIR(d->cmd) & _IOC_WRITE) {
 		ret = copy_struct_from_user(karg, ksize, uarg, usize);
 		if (ret)
@@ -302,7 +305,8 @@ static long kgc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		ret = 0;
 	}
 out:
-	kfree(karg);
+	if (karg != onstack)
+		kfree(karg);
 	return ret;
 }
 
