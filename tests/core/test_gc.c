@@ -147,6 +147,22 @@ static bool allocated(u64 p)
 	return ret;
 }
 
+/*
+ * Mark start for the thread owning @c: its safepoint says that the
+ * objects it allocates from here on are black. Returns the span.
+ */
+static struct kgc_span *mark_start(const struct cache *c)
+{
+	struct kgc_span *s;
+
+	h.marking = true;
+	mutex_lock(&h.lock);
+	s = kgc_mheap_span_of(&h, c->r.span.base);
+	s->black_from = c->next;
+	mutex_unlock(&h.lock);
+	return s;
+}
+
 /* End a cycle as the module does: flip sweepgen, sweep everything. */
 static void finish_cycle(void)
 {
@@ -390,12 +406,7 @@ static void test_cached_span_across_cycle(void)
 	cache_get(&c, KGC_SPANCLASS(2, 0));
 	before_live = cache_alloc(&c, 0);
 	before_dead = cache_alloc(&c, 0);
-	/* Mark start: the thread's safepoint says where black begins. */
-	h.marking = true;
-	mutex_lock(&h.lock);
-	s = kgc_mheap_span_of(&h, c.r.span.base);
-	s->black_from = c.next;
-	mutex_unlock(&h.lock);
+	s = mark_start(&c);
 	after = cache_alloc(&c, 0);
 	kgc_mark_shade(&w, before_live);
 	kgc_mark_drain(&w, -1);
@@ -421,17 +432,12 @@ static void test_cached_span_returned_before_sweep(void)
 {
 	struct cache c;
 	u64 white_live, white_dead, black, after;
-	struct kgc_span *s;
 
 	setup();
 	cache_get(&c, KGC_SPANCLASS(2, 0));
 	white_live = cache_alloc(&c, 0);
 	white_dead = cache_alloc(&c, 0);
-	h.marking = true;
-	mutex_lock(&h.lock);
-	s = kgc_mheap_span_of(&h, c.r.span.base);
-	s->black_from = c.next;
-	mutex_unlock(&h.lock);
+	mark_start(&c);
 	black = cache_alloc(&c, 0);
 	kgc_mark_shade(&w, white_live);
 	kgc_mark_drain(&w, -1);

@@ -102,6 +102,24 @@ static void test_store_barrier_off(void)
 	kgc_shutdown();
 }
 
+/*
+ * A fresh heap with a 16-byte object holding @a and two 64-byte objects
+ * @a and @b, no safepoint call recorded yet: false when it cannot be had.
+ */
+static bool two_objects(void ***obj, void **a, void **b)
+{
+	if (fake_heap_init())
+		return false;
+	*obj = kgc_alloc_conservative(16);
+	*a = kgc_alloc_noscan(64);
+	*b = kgc_alloc_noscan(64);
+	if (!*obj || !*a || !*b)
+		return false;
+	(*obj)[0] = *a;
+	fake_sp_reset();
+	return true;
+}
+
 static void test_store_barrier_on_records_old_and_new(void)
 {
 	struct kgc_heap_stats st = { .sz = sizeof(st) };
@@ -110,13 +128,7 @@ static void test_store_barrier_on_records_old_and_new(void)
 	uint32_t e;
 	int notheap;
 
-	REQUIRE_EQ(fake_heap_init(), 0);
-	obj = kgc_alloc_conservative(16);
-	a = kgc_alloc_noscan(64);
-	b = kgc_alloc_noscan(64);
-	REQUIRE(obj && a && b);
-	obj[0] = a;
-	fake_sp_reset();
+	REQUIRE(two_objects(&obj, &a, &b));
 	barrier_on();
 	kgc_store(&obj[0], b);		/* old a, new b */
 	kgc_store(&obj[1], &notheap);	/* old NULL, new not in heap */
@@ -157,13 +169,7 @@ static void test_black_stack_shades_only_old(void)
 	void **obj, *a, *b;
 	uint64_t cycle;
 
-	REQUIRE_EQ(fake_heap_init(), 0);
-	obj = kgc_alloc_conservative(16);
-	a = kgc_alloc_noscan(64);
-	b = kgc_alloc_noscan(64);
-	REQUIRE(obj && a && b);
-	obj[0] = a;
-	fake_sp_reset();
+	REQUIRE(two_objects(&obj, &a, &b));
 	fake_handshake(KGC_PHASE_MARK);
 	kgc_safepoint();	/* acknowledges with the stack */
 	cycle = fk.ctl->num_gc + 1;
