@@ -334,7 +334,12 @@ int kgc_gc_thread_detach(struct kgc_gc *gc)
 	return 0;
 }
 
-/* Keep stack words of the termination handshake for checkmark. */
+/*
+ * Keep the stack words of a mark-start scan for checkmark: the stacks as
+ * the snapshot the hybrid barrier preserves saw them. Words of a later
+ * handshake would add stale slots (dead frames pushed since, old vector
+ * registers) pointing to objects that were garbage when marking started.
+ */
 static void kgc_gc_keep_stack(struct kgc_gc *gc, const u64 *words, u32 n)
 {
 	u32 i;
@@ -347,8 +352,8 @@ static void kgc_gc_keep_stack(struct kgc_gc *gc, const u64 *words, u32 n)
 }
 
 /*
- * Copy @n candidate pointers from user space in chunks and shade them, or
- * with @keep set keep them for checkmark. Caller holds shade_sem for
+ * Copy @n candidate pointers from user space in chunks and shade them, with
+ * @keep set also keep them for checkmark. Caller holds shade_sem for
  * reading and checked the phase.
  */
 static int kgc_gc_shade_user(struct kgc_gc *gc, struct kgc_marker *w,
@@ -370,8 +375,7 @@ static int kgc_gc_shade_user(struct kgc_gc *gc, struct kgc_marker *w,
 		}
 		if (keep)
 			kgc_gc_keep_stack(gc, buf, k);
-		else
-			kgc_mark_scan_words(w, buf, NULL, k);
+		kgc_mark_scan_words(w, buf, NULL, k);
 		cond_resched();
 	}
 	kfree(buf);
@@ -482,10 +486,7 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 						false);
 		else if (scan_stack && !(gc->debug & KGC_GCDEBUG_NOROOTS))
 			ret = kgc_gc_shade_user(gc, w, sp->ptrs, sp->nptrs,
-						false);
-		else if (ack && phase == KGC_PHASE_MARK_TERM && checkmark)
-			ret = kgc_gc_shade_user(gc, w, sp->ptrs, sp->nptrs,
-						true);
+						checkmark);
 		up_read(&gc->shade_sem);
 		kgc_marker_flush(w);
 		if (ret)
@@ -1166,27 +1167,25 @@ static bool kgc_gc_parked_due(struct kgc_gc *gc, struct kgc_thread *t)
 
 /*
  * Acknowledge a handshake on behalf of the blocked caller itself, with the
- * stack words it left: shaded in the mark start handshake, kept for
- * checkmark in mark termination.
+ * stack words it left: shaded (and kept for checkmark) in the first
+ * handshake of the cycle.
  */
 static void kgc_gc_parked_ack(struct kgc_gc *gc, struct kgc_thread *t)
 {
-	u32 phase, epoch;
+	u32 epoch;
 	u64 cycle;
 
 	spin_lock(&gc->lock);
-	phase = gc->phase;
 	epoch = gc->epoch;
 	cycle = gc->num_gc + 1;
 	spin_unlock(&gc->lock);
 	down_read(&gc->shade_sem);
 	if (READ_ONCE(gc->phase) != KGC_PHASE_OFF && t->scanned_cycle != cycle &&
 	    !(gc->debug & KGC_GCDEBUG_NOROOTS)) {
+		if (gc->debug & KGC_GCDEBUG_CHECKMARK)
+			kgc_gc_keep_stack(gc, t->parked_roots, t->nparked);
 		kgc_mark_scan_words(&t->w, t->parked_roots, NULL, t->nparked);
 		t->scanned_cycle = cycle;
-	} else if (phase == KGC_PHASE_MARK_TERM &&
-		   (gc->debug & KGC_GCDEBUG_CHECKMARK)) {
-		kgc_gc_keep_stack(gc, t->parked_roots, t->nparked);
 	}
 	up_read(&gc->shade_sem);
 	kgc_marker_flush(&t->w);

@@ -131,7 +131,7 @@ struct kgc_root {
  *	on everywhere, so objects may now be scanned (blackened); until then
  *	stacks and barrier buffers only grey objects and nobody assists
  * @created_ns: when the heap was created
- * @stack_roots: stack words of the termination handshake (checkmark)
+ * @stack_roots: stack words of the mark-start scans (checkmark)
  * @nstack_roots: their number
  */
 struct kgc_gc {

@@ -22,7 +22,8 @@
  *      of frames pushed since the first scan, old vector registers in the
  *      signal frame) pointing to objects that were garbage when marking
  *      started, which checkmark would report as missed. So checkmark
- *      verifies what the roots and the heap reach;
+ *      starts from the words of the mark-start scans (the kernel keeps
+ *      them), the roots and the heap;
  *  (c) in the mark-start acknowledgement, one struct kgc_span_mark per
  *      span in its mcache: the span's freeindex, from which its
  *      allocations are black. For the tiny allocator's span, the index of
