@@ -23,6 +23,7 @@
 #include "dev.h"
 #include "heap.h"
 #include "objstate.h"
+#include "sizeclass.h"
 #include "trace.h"
 
 /**
@@ -71,17 +72,102 @@ static long kgc_ioctl_api(struct kgc_heap *heap, void *arg)
 	return kgc_api_handshake(heap, arg);
 }
 
-static long kgc_ioctl_refill(struct kgc_heap *heap, void *arg)
+/* Spans given back per step of a batched refill (kernel stack copy). */
+#define KGC_PUTS_CHUNK	16
+
+/* The spans of @r->puts go back, in order. */
+static long kgc_refill_puts(struct kgc_heap *heap, const struct kgc_refill *r)
 {
-	struct kgc_refill *r = arg;
+	struct kgc_span_mark m[KGC_PUTS_CHUNK];
+	struct kgc_span_mark __user *up = u64_to_user_ptr(r->puts);
+	u32 done, n;
 	long ret;
 
-	ret = kgc_mheap_refill_for(&heap->mheap, r, task_pid(current),
-				   kgc_gc_alloc_black(&heap->gc));
+	for (done = 0; done < r->nputs; done += n) {
+		n = min_t(u32, r->nputs - done, KGC_PUTS_CHUNK);
+		if (copy_from_user(m, up + done, n * sizeof(m[0])))
+			return -EFAULT;
+		ret = kgc_mheap_put(&heap->mheap, m, n,
+				    r->flags & KGC_REFILL_DISCARD);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * A batched refill's further spans hold at most this share (1/n) of the
+ * heap goal: more spans per system call, while what one thread holds in
+ * reserve stays small against the heap.
+ */
+#define KGC_REFILL_GOAL_SHARE	64
+
+/*
+ * Up to @r->more_max further spans of the class to @r->more, within the
+ * share above. Returns how many were handed out, or -EFAULT after taking
+ * all of them back, @r->span too.
+ */
+static long kgc_refill_more(struct kgc_heap *heap, struct kgc_refill *r,
+			    const void *owner, bool black)
+{
+	struct kgc_span_desc __user *up = u64_to_user_ptr(r->more);
+	u64 span = (u64)kgc_class_npages[KGC_SPANCLASS_SIZECLASS(r->spanclass)] *
+		   KGC_PAGE_SIZE;
+	u64 share = READ_ONCE(heap->gc.heap_goal) / KGC_REFILL_GOAL_SHARE;
+	u32 want = min_t(u64, r->more_max, share / span), i;
+	struct kgc_span_mark taken[KGC_REFILL_MORE_MAX];
+	struct kgc_span_desc d;
+
+	for (i = 0; i < want; i++) {
+		if (kgc_mheap_take(&heap->mheap, r->spanclass, owner, black,
+				   &d))
+			break;	/* the heap is full: what we have */
+		taken[i].base = d.base;
+		taken[i].freeindex = d.freeindex;
+		if (copy_to_user(up + i, &d, sizeof(d))) {
+			i++;
+			goto fault;
+		}
+	}
+	return i;
+fault:
+	while (i--)
+		kgc_mheap_untake(&heap->mheap, taken[i].base,
+				 taken[i].freeindex);
+	kgc_mheap_untake(&heap->mheap, r->span.base, r->span.freeindex);
+	memset(&r->span, 0, sizeof(r->span));
+	return -EFAULT;
+}
+
+static long kgc_ioctl_refill(struct kgc_heap *heap, void *arg)
+{
+	const void *owner = task_pid(current);
+	struct kgc_refill *r = arg;
+	long ret, more = 0;
+	bool black;
+
+	ret = kgc_mheap_refill_valid(r);
+	if (ret)
+		return ret;
+	r->more_count = 0;
+	if (r->nputs) {
+		ret = kgc_refill_puts(heap, r);
+		if (ret)
+			return ret;
+	}
+	black = kgc_gc_alloc_black(&heap->gc);
+	ret = kgc_mheap_refill_for(&heap->mheap, r, owner, black);
+	if (!ret && r->more_max) {
+		more = kgc_refill_more(heap, r, owner, black);
+		if (more < 0)
+			ret = more;
+		else
+			r->more_count = more;
+	}
 	trace_kgc_refill(r->put_base, r->spanclass, r->span.base,
 			 r->span.nelems, r->span.freeindex, ret);
 	if (!ret)
-		kgc_gc_after_refill(&heap->gc, r->span.nelems != 0);
+		kgc_gc_after_refill(&heap->gc, r->span.nelems ? 1 + more : 0);
 	return ret;
 }
 
@@ -100,7 +186,7 @@ static long kgc_ioctl_large_alloc(struct kgc_heap *heap, void *arg)
 	/* Reused pages hold old objects: the kernel promises zero. */
 	if (needzero)
 		kgc_heap_zero(heap, l->addr, l->npages << KGC_PAGE_SHIFT);
-	kgc_gc_after_refill(&heap->gc, true);
+	kgc_gc_after_refill(&heap->gc, 1);
 	return 0;
 }
 

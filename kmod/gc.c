@@ -440,7 +440,7 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 
 	if (sp->flags & ~KGC_SP_FLAGS || sp->resv[0] || sp->resv[1] ||
 	    sp->resv2 || sp->nptrs > KGC_SP_MAX_PTRS ||
-	    sp->nspans > KGC_NR_SPANCLASSES)
+	    sp->nspans > KGC_SP_MAX_SPANS)
 		return -EINVAL;
 	spin_lock(&gc->lock);
 	t = kgc_gc_current(gc);
@@ -1021,14 +1021,14 @@ static void kgc_gc_request(struct kgc_gc *gc, u32 reason)
 /**
  * kgc_gc_after_refill() - pacer and assists after a span or large object
  * @gc: collector
- * @alloc: bytes just handed out
+ * @nspans: spans or large objects just handed out (0: none)
  *
  * Outside a cycle: start one when the live heap passed the trigger or the
  * resident heap the memory limit. During marking: the allocating thread
  * assists the marker in proportion to @alloc and to how far past the
  * trigger the heap is.
  */
-void kgc_gc_after_refill(struct kgc_gc *gc, bool alloc)
+void kgc_gc_after_refill(struct kgc_gc *gc, unsigned int nspans)
 {
 	struct kgc_heap *heap = gc->heap;
 	u64 live = READ_ONCE(heap->mheap.live_bytes), cpu0;
@@ -1052,10 +1052,11 @@ void kgc_gc_after_refill(struct kgc_gc *gc, bool alloc)
 			kgc_gc_request(gc, KGC_REASON_PACER);
 		return;
 	}
-	if (phase != KGC_PHASE_MARK || !alloc || !READ_ONCE(gc->draining))
+	if (phase != KGC_PHASE_MARK || !nspans || !READ_ONCE(gc->draining))
 		return;
 	budget = kgc_pacer_assist_budget(live, READ_ONCE(gc->heap_goal),
-					 READ_ONCE(gc->trigger), KGC_PAGE_SIZE * 4);
+					 READ_ONCE(gc->trigger),
+					 (u64)KGC_PAGE_SIZE * 4 * nspans);
 	t = kgc_gc_current_locked(gc);
 	if (budget <= 0 || !t || !t->w.scratch)
 		return;
@@ -1303,7 +1304,7 @@ int kgc_gc_ctl(struct kgc_gc *gc, struct kgc_gc_ctl *c)
 	kgc_gc_publish(gc);
 	c->num_gc = gc->num_gc;
 	spin_unlock(&gc->lock);
-	kgc_gc_after_refill(gc, false);
+	kgc_gc_after_refill(gc, 0);
 	return ret;
 }
 

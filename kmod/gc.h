@@ -195,7 +195,7 @@ int kgc_gc_roots(struct kgc_gc *gc, struct kgc_roots *r);
 int kgc_gc_ctl(struct kgc_gc *gc, struct kgc_gc_ctl *c);
 void kgc_gc_stats(struct kgc_gc *gc, struct kgc_gc_stats *st);
 bool kgc_gc_alloc_black(struct kgc_gc *gc);
-void kgc_gc_after_refill(struct kgc_gc *gc, bool handed_out);
+void kgc_gc_after_refill(struct kgc_gc *gc, unsigned int nspans);
 
 extern unsigned int kgc_handshake_grace_us;
 extern unsigned int kgc_mark_workers;

@@ -66,7 +66,7 @@ static int __init kgc_init(void)
 
 	BUILD_BUG_ON(BITS_PER_LONG != 64);
 	BUILD_BUG_ON(sizeof(struct kgc_api) != KGC_API_SIZE_VER1);
-	BUILD_BUG_ON(sizeof(struct kgc_refill) != KGC_REFILL_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct kgc_refill) != KGC_REFILL_SIZE_VER1);
 	BUILD_BUG_ON(sizeof(struct kgc_large) != KGC_LARGE_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct kgc_free) != KGC_FREE_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct kgc_stats) != KGC_STATS_SIZE_VER0);

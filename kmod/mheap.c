@@ -353,9 +353,64 @@ static struct kgc_span *kgc_mheap_cache(struct kgc_mheap *h, u32 spanclass,
 }
 
 /**
+ * kgc_mheap_refill_valid() - check a KGC_IOC_REFILL request
+ * @r: request
+ *
+ * Return: 0, or -EINVAL for unknown flags, reserved fields, a bad span
+ * class, counts over their limits or without their pointer, or a request
+ * that neither gives back nor takes a span.
+ */
+int kgc_mheap_refill_valid(const struct kgc_refill *r)
+{
+	bool put = r->put_base || r->nputs;
+	bool get = r->spanclass != KGC_NO_SPANCLASS;
+
+	if (r->flags & ~KGC_REFILL_FLAGS || r->resv[0] || r->resv[1] ||
+	    r->resv[2] || r->resv2)
+		return -EINVAL;
+	if (get && !kgc_spanclass_valid(r->spanclass))
+		return -EINVAL;
+	if ((!r->put_base && r->put_freeindex) || (!put && (r->flags || !get)))
+		return -EINVAL;
+	if (r->more_max > KGC_REFILL_MORE_MAX || (r->more_max && !r->more) ||
+	    (r->more_max && !get))
+		return -EINVAL;
+	if (r->nputs > KGC_REFILL_PUTS_MAX || (r->nputs && !r->puts))
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * kgc_mheap_put() - give back spans an mcache held (struct kgc_refill.puts)
+ * @h: heap
+ * @m: the spans and their final freeindex
+ * @n: number of entries
+ * @discard: KGC_REFILL_DISCARD: every object of the spans is free again
+ *
+ * Return: 0, or -EINVAL at the first entry that is not a span this heap
+ * handed out and still caches, or whose freeindex is out of range (the
+ * entries before it are given back).
+ */
+int kgc_mheap_put(struct kgc_mheap *h, const struct kgc_span_mark *m, u32 n,
+		  bool discard)
+{
+	int ret = 0;
+	u32 i;
+
+	mutex_lock(&h->lock);
+	for (i = 0; i < n && !ret; i++)
+		ret = m[i].resv ? -EINVAL :
+		      kgc_mheap_uncache(h, m[i].base, m[i].freeindex, discard);
+	mutex_unlock(&h->lock);
+	return ret;
+}
+
+/**
  * kgc_mheap_refill_for() - KGC_IOC_REFILL: give a span back, get a fresh one
  * @h: heap
- * @r: request, validated here; @r->span is filled on success
+ * @r: request, validated here; @r->span is filled on success. Its @puts
+ *	and @more are the caller's to handle (kgc_mheap_put(),
+ *	kgc_mheap_take()).
  * @owner: opaque identity of the calling thread (struct kgc_span.owner)
  * @black: the caller's stack has been scanned in the cycle being marked,
  *	so what it allocates from here is black
@@ -367,22 +422,18 @@ static struct kgc_span *kgc_mheap_cache(struct kgc_mheap *h, u32 spanclass,
 int kgc_mheap_refill_for(struct kgc_mheap *h, struct kgc_refill *r,
 			 const void *owner, bool black)
 {
-	bool put = r->put_base != 0, get = r->spanclass != KGC_NO_SPANCLASS;
+	bool get = r->spanclass != KGC_NO_SPANCLASS;
 	struct kgc_span *s;
-	int ret = 0;
+	int ret;
 
-	if (r->flags & ~KGC_REFILL_FLAGS || r->resv[0] || r->resv[1] ||
-	    r->resv[2])
-		return -EINVAL;
-	if (get && !kgc_spanclass_valid(r->spanclass))
-		return -EINVAL;
-	if (!put && (r->flags || r->put_freeindex || !get))
-		return -EINVAL;
+	ret = kgc_mheap_refill_valid(r);
+	if (ret)
+		return ret;
 	memset(&r->span, 0, sizeof(r->span));
 
 	mutex_lock(&h->lock);
 	h->refills++;
-	if (put) {
+	if (r->put_base) {
 		ret = kgc_mheap_uncache(h, r->put_base, r->put_freeindex,
 					r->flags & KGC_REFILL_DISCARD);
 		if (ret)
@@ -398,6 +449,44 @@ int kgc_mheap_refill_for(struct kgc_mheap *h, struct kgc_refill *r,
 out:
 	mutex_unlock(&h->lock);
 	return ret;
+}
+
+/**
+ * kgc_mheap_take() - one more span for a batched refill
+ * @h: heap
+ * @spanclass: valid span class
+ * @owner: as for kgc_mheap_refill_for()
+ * @black: as for kgc_mheap_refill_for()
+ * @d: filled with the span on success
+ *
+ * Return: 0, or -ENOMEM when the heap is full.
+ */
+int kgc_mheap_take(struct kgc_mheap *h, u32 spanclass, const void *owner,
+		   bool black, struct kgc_span_desc *d)
+{
+	struct kgc_span *s;
+
+	mutex_lock(&h->lock);
+	s = kgc_mheap_cache(h, spanclass, owner, black);
+	if (s)
+		kgc_span_desc(s, h->base, d);
+	mutex_unlock(&h->lock);
+	return s ? 0 : -ENOMEM;
+}
+
+/**
+ * kgc_mheap_untake() - take back a span user space never received
+ * @h: heap
+ * @base: the span, as kgc_mheap_take() or kgc_mheap_refill_for() handed it
+ *	out (nothing allocated from it)
+ * @freeindex: its freeindex then
+ */
+void kgc_mheap_untake(struct kgc_mheap *h, u64 base, u32 freeindex)
+{
+	mutex_lock(&h->lock);
+	/* Fails only when another thread gave it back already. */
+	kgc_mheap_uncache(h, base, freeindex, false);
+	mutex_unlock(&h->lock);
 }
 
 /**

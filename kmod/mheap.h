@@ -80,8 +80,14 @@ struct kgc_mheap {
 
 int kgc_mheap_init(struct kgc_mheap *h, u64 base, unsigned long max_pages);
 void kgc_mheap_destroy(struct kgc_mheap *h);
+int kgc_mheap_refill_valid(const struct kgc_refill *r);
+int kgc_mheap_put(struct kgc_mheap *h, const struct kgc_span_mark *m, u32 n,
+		  bool discard);
 int kgc_mheap_refill_for(struct kgc_mheap *h, struct kgc_refill *r,
 			 const void *owner, bool black);
+int kgc_mheap_take(struct kgc_mheap *h, u32 spanclass, const void *owner,
+		   bool black, struct kgc_span_desc *d);
+void kgc_mheap_untake(struct kgc_mheap *h, u64 base, u32 freeindex);
 int kgc_mheap_refill(struct kgc_mheap *h, struct kgc_refill *r);
 int kgc_mheap_alloc_large(struct kgc_mheap *h, struct kgc_large *l,
 			  bool *needzero, bool black);

@@ -225,6 +225,138 @@ TEST_F(heap, refill_bad_input)
 	EXPECT_EQ(0, kgc_put_span(self->fd, r.span.base, 10, 0));
 }
 
+static long spans_cached(int fd)
+{
+	struct kgc_stats st;
+
+	memset(&st, 0, sizeof(st));
+	if (kgc_ioctl(fd, KGC_IOC_STATS, &st))
+		return -1;
+	return (long)st.spans_cached;
+}
+
+/*
+ * Batched refills: further spans of the class to @more, within the share
+ * of the heap goal (4 MiB minimum goal / 64: eight 8 KiB spans); all of
+ * them given back in one call through @puts; an entry that is not a
+ * cached span stops the puts there; a caller of the first struct version
+ * still gets one span.
+ */
+TEST_F(heap, refill_batch)
+{
+	struct kgc_span_desc more[KGC_REFILL_MORE_MAX];
+	struct kgc_span_mark puts[KGC_REFILL_MORE_MAX + 1];
+	struct kgc_refill r;
+	uint32_t i, j, n;
+
+	DEV_REQUIRED();
+	ASSERT_TRUE(self->api.features & KGC_FEATURE_REFILL_BATCH);
+	memset(&r, 0, sizeof(r));
+	r.spanclass = KGC_SPANCLASS(3, 1);
+	r.more = (uintptr_t)more;
+	r.more_max = KGC_REFILL_MORE_MAX;
+	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_REFILL, &r));
+	n = r.more_count;
+	EXPECT_EQ(8, n);
+	EXPECT_EQ(1 + n, spans_cached(self->fd));
+	puts[0].base = r.span.base;
+	puts[0].freeindex = 0;
+	puts[0].resv = 0;
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(KGC_SPANCLASS(3, 1), more[i].spanclass);
+		EXPECT_EQ(r.span.nelems, more[i].nelems);
+		EXPECT_EQ(0, more[i].freeindex);
+		puts[1 + i].base = more[i].base;
+		puts[1 + i].freeindex = more[i].nelems;
+		puts[1 + i].resv = 0;
+		for (j = 0; j < 1 + i; j++)
+			EXPECT_NE(puts[j].base, more[i].base);
+	}
+
+	/* All back in one call, and a fresh span in the same call. */
+	memset(&r, 0, sizeof(r));
+	r.spanclass = KGC_SPANCLASS(3, 1);
+	r.puts = (uintptr_t)puts;
+	r.nputs = 1 + n;
+	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_REFILL, &r));
+	EXPECT_EQ(0, r.more_count);
+	EXPECT_EQ(1, spans_cached(self->fd));
+	/* Given back twice: refused at the first entry. */
+	r.spanclass = KGC_NO_SPANCLASS;
+	EXPECT_EQ(-EINVAL, kgc_ioctl(self->fd, KGC_IOC_REFILL, &r));
+	/* A good entry, then a bad one: the good one is back. */
+	puts[0].base = r.span.base;
+	puts[1].base = r.span.base + 64;
+	r.nputs = 2;
+	r.span.base = 0;
+	EXPECT_EQ(-EINVAL, kgc_ioctl(self->fd, KGC_IOC_REFILL, &r));
+	EXPECT_EQ(0, spans_cached(self->fd));
+
+	/* The first version of the struct: one span, no batch. */
+	memset(&r, 0, sizeof(r));
+	r.spanclass = KGC_SPANCLASS(3, 1);
+	ASSERT_EQ(0, kgc_ioctl(self->fd, _IOC(_IOC_READ | _IOC_WRITE,
+					      KGC_IOC_MAGIC, KGC_IOC_NR_REFILL,
+					      KGC_REFILL_SIZE_VER0), &r));
+	EXPECT_NE(0, r.span.base);
+	EXPECT_EQ(1, spans_cached(self->fd));
+}
+
+/*
+ * Bad batches: counts over their limits or without their pointer, a batch
+ * without a class, reserved fields; @more not writable: EFAULT and nothing
+ * handed out, the main span included; @puts not readable: EFAULT.
+ */
+TEST_F(heap, refill_batch_bad_input)
+{
+	struct kgc_span_desc more[KGC_REFILL_MORE_MAX];
+	struct kgc_span_mark puts[1];
+	struct kgc_refill r;
+	void *ro;
+
+	DEV_REQUIRED();
+#define BAD_REFILL(field, value, err) do {				\
+		memset(&r, 0, sizeof(r));				\
+		r.spanclass = KGC_SPANCLASS(3, 1);			\
+		r.more = (uintptr_t)more;				\
+		r.more_max = 1;						\
+		r.field = value;					\
+		EXPECT_EQ(err, kgc_ioctl(self->fd, KGC_IOC_REFILL, &r)); \
+	} while (0)
+	BAD_REFILL(more_max, KGC_REFILL_MORE_MAX + 1, -EINVAL);
+	BAD_REFILL(more, 0, -EINVAL);
+	BAD_REFILL(spanclass, KGC_NO_SPANCLASS, -EINVAL);
+	BAD_REFILL(nputs, KGC_REFILL_PUTS_MAX + 1, -EINVAL);
+	BAD_REFILL(nputs, 1, -EINVAL);	/* no @puts */
+	BAD_REFILL(resv2, 1, -EINVAL);
+	EXPECT_EQ(0, spans_cached(self->fd));
+
+	ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	BAD_REFILL(more, (uintptr_t)ro, -EFAULT);
+	EXPECT_EQ(0, spans_cached(self->fd));
+#undef BAD_REFILL
+	munmap(ro, 4096);
+
+	/* A bad entry's reserved field, and @puts not readable. */
+	ASSERT_EQ(0, kgc_get_span(self->fd, KGC_SPANCLASS(3, 1), &r));
+	puts[0].base = r.span.base;
+	puts[0].freeindex = 0;
+	puts[0].resv = 1;
+	memset(&r, 0, sizeof(r));
+	r.spanclass = KGC_NO_SPANCLASS;
+	r.puts = (uintptr_t)puts;
+	r.nputs = 1;
+	EXPECT_EQ(-EINVAL, kgc_ioctl(self->fd, KGC_IOC_REFILL, &r));
+	r.puts = (uintptr_t)ro;	/* unmapped now */
+	EXPECT_EQ(-EFAULT, kgc_ioctl(self->fd, KGC_IOC_REFILL, &r));
+	EXPECT_EQ(1, spans_cached(self->fd));
+	puts[0].resv = 0;
+	r.puts = (uintptr_t)puts;
+	EXPECT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_REFILL, &r));
+	EXPECT_EQ(0, spans_cached(self->fd));
+}
+
 /*
  * A discarded span's memory is reused and flagged for zeroing, and a large
  * object on dirty pages comes back zeroed by the kernel.

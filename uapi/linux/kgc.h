@@ -77,8 +77,10 @@
 #define KGC_FEATURE_PTRBITMAP	_BITULL(1)	/* pointer bitmap mapping */
 #define KGC_FEATURE_STATS	_BITULL(2)	/* KGC_IOC_STATS */
 #define KGC_FEATURE_GC		_BITULL(3)	/* collector, control page */
+#define KGC_FEATURE_REFILL_BATCH _BITULL(4)	/* kgc_refill more, puts */
 #define KGC_FEATURES_ALL	(KGC_FEATURE_HEAP | KGC_FEATURE_PTRBITMAP | \
-				 KGC_FEATURE_STATS | KGC_FEATURE_GC)
+				 KGC_FEATURE_STATS | KGC_FEATURE_GC | \
+				 KGC_FEATURE_REFILL_BATCH)
 
 /**
  * struct kgc_api - API handshake, KGC_IOC_API
@@ -137,10 +139,30 @@ struct kgc_span_desc {
 
 #define KGC_NO_SPANCLASS	0xffffffffU
 
+/**
+ * struct kgc_span_mark - a cached span and an mcache's point in it
+ * @base: the span (struct kgc_span_desc.base)
+ * @freeindex: the mcache's freeindex. At a safepoint (struct
+ *	kgc_safepoint.spans): objects allocated from here on during this
+ *	cycle are black (for the tiny allocator's span: the index of its
+ *	current block). Given back (struct kgc_refill.puts): as
+ *	@put_freeindex there.
+ * @resv: zero
+ */
+struct kgc_span_mark {
+	__u64 base;
+	__u32 freeindex;
+	__u32 resv;
+};
+
 /* struct kgc_refill.flags */
 /* The returned span's objects are all free again (region-style release). */
 #define KGC_REFILL_DISCARD	_BITUL(0)
 #define KGC_REFILL_FLAGS	KGC_REFILL_DISCARD
+
+/* Most further spans one refill hands out, and most it takes back. */
+#define KGC_REFILL_MORE_MAX	15
+#define KGC_REFILL_PUTS_MAX	64
 
 /**
  * struct kgc_refill - return a cached span and/or get a fresh one
@@ -152,11 +174,28 @@ struct kgc_span_desc {
  * @flags: in: KGC_REFILL_*
  * @resv: reserved, must be zero
  * @span: out: the new span (zero when none was asked for)
+ * @more: in: user pointer to room for @more_max struct kgc_span_desc: further
+ *	spans of @spanclass wanted (a batch, KGC_FEATURE_REFILL_BATCH)
+ * @puts: in: user pointer to @nputs struct kgc_span_mark: further spans to
+ *	give back, each as with @put_base and @put_freeindex (@flags apply
+ *	to them too)
+ * @more_max: in: at most KGC_REFILL_MORE_MAX; 0 without @more
+ * @nputs: in: at most KGC_REFILL_PUTS_MAX; 0 without @puts
+ * @more_count: out: further spans written to @more; the kernel may hand
+ *	out fewer than asked (it keeps a batch to a small share of the heap
+ *	goal, and stops at the first it has no memory for)
+ * @resv2: reserved, must be zero
  *
- * The span given back stays given back even when getting a new one fails.
- * Errors: EINVAL for a bad span class, a @put_base that is not a span this
- * heap handed out and that is still cached (foreign or returned twice), a
- * @put_freeindex out of range; ENOMEM when the heap is full.
+ * Spans are given back first (@puts in order, then @put_base), then one
+ * span is taken (@span), then up to @more_max more. Spans given back stay
+ * given back even when getting new ones fails; when @puts holds a bad
+ * entry, the entries before it are given back and the call fails. A call
+ * that fails (EFAULT included) hands out nothing.
+ * Errors: EINVAL for a bad span class, a span to give back that is not one
+ * this heap handed out and that is still cached (foreign or returned
+ * twice), a freeindex out of range, counts over their limits or non-zero
+ * without their pointer; EFAULT for @more or @puts; ENOMEM when the heap
+ * is full.
  */
 struct kgc_refill {
 	__u64 put_base;
@@ -165,6 +204,12 @@ struct kgc_refill {
 	__u32 flags;
 	__u32 resv[3];
 	struct kgc_span_desc span;
+	__u64 more;
+	__u64 puts;
+	__u32 more_max;
+	__u32 nputs;
+	__u32 more_count;
+	__u32 resv2;
 };
 
 /* struct kgc_large.flags */
@@ -360,20 +405,6 @@ struct kgc_thread_attach {
 	__u32 resv2;
 };
 
-/**
- * struct kgc_span_mark - a cached span's allocation point at a safepoint
- * @base: the span (struct kgc_span_desc.base)
- * @freeindex: the mcache's freeindex: objects allocated from here on during
- *	this cycle are black (for the tiny allocator's span: the index of its
- *	current block)
- * @resv: zero
- */
-struct kgc_span_mark {
-	__u64 base;
-	__u32 freeindex;
-	__u32 resv;
-};
-
 /* struct kgc_safepoint.flags */
 #define KGC_SP_ACK		_BITUL(0)	/* acknowledge handshake @epoch */
 /*
@@ -396,7 +427,7 @@ struct kgc_span_mark {
  * @spans: in: user pointer to @nspans struct kgc_span_mark
  * @nptrs: in: at most KGC_SP_MAX_PTRS (only words pointing into the heap
  *	need to be passed)
- * @nspans: in: at most KGC_NR_SPANCLASSES
+ * @nspans: in: at most KGC_SP_MAX_SPANS
  * @resv: reserved, must be zero
  * @phase: out: the phase after the call
  *
@@ -417,6 +448,8 @@ struct kgc_safepoint {
 };
 
 #define KGC_SP_MAX_PTRS		65536
+/* An mcache's spans: one per span class and a stash of batched ones. */
+#define KGC_SP_MAX_SPANS	1024
 
 /* struct kgc_roots.flags */
 #define KGC_ROOTS_REMOVE	_BITUL(0)	/* remove the range at @start */
@@ -633,6 +666,7 @@ struct kgc_obj_state {
 #define KGC_API_SIZE_VER0	72
 #define KGC_API_SIZE_VER1	80
 #define KGC_REFILL_SIZE_VER0	192
+#define KGC_REFILL_SIZE_VER1	224
 #define KGC_LARGE_SIZE_VER0	32
 #define KGC_FREE_SIZE_VER0	16
 #define KGC_STATS_SIZE_VER0	128
