@@ -21,6 +21,7 @@
  *     GOGC=100's footprint): the memory stays warm as it does for malloc's
  *     free lists, and the timing is libkgc's allocation path without the
  *     page faults of fresh memory and without any marking or sweeping;
+ *   - batched refills as the module does them (KGC_FEATURE_REFILL_BATCH);
  *   - large objects come from the same bump pointer;
  *   - the collector's ioctls succeed and do nothing, the stats are minimal.
  * One mutex serialises the calls; they are rare (one per span).
@@ -159,28 +160,29 @@ static uint32_t *nk_class_slot(uint64_t base)
 	return &nk.class_of_page[(base - nk.heap_base) / KGC_PAGE_SIZE];
 }
 
-static int nk_refill(struct kgc_refill *r)
+/* Take back the span at @base (recycling on: queue it for reuse). */
+static int nk_put(uint64_t base)
 {
-	uint32_t sc = KGC_SPANCLASS_SIZECLASS(r->spanclass), i, n;
-	struct kgc_span_desc *d = &r->span;
-	struct nk_fifo *f;
+	uint32_t psc, psz;
+
+	if (!nk.recycle || !base)
+		return 0;
+	psc = *nk_class_slot(base);
+	psz = KGC_SPANCLASS_SIZECLASS(psc);
+	if (nk_fifo_push(&nk.fifo[psc], base, nk.returned))
+		return -ENOMEM;
+	nk.returned += (uint64_t)nk_class_pages[psz] * KGC_PAGE_SIZE;
+	return 0;
+}
+
+/* Hand out a span of @spanclass (valid) into @d. */
+static int nk_get(uint32_t spanclass, struct kgc_span_desc *d)
+{
+	uint32_t sc = KGC_SPANCLASS_SIZECLASS(spanclass), i, n;
+	struct nk_fifo *f = &nk.fifo[spanclass];
 	uint64_t base = 0;
 
 	memset(d, 0, sizeof(*d));
-	nk.refills++;
-	if (nk.recycle && r->put_base) {
-		uint32_t psc = *nk_class_slot(r->put_base);
-		uint32_t psz = KGC_SPANCLASS_SIZECLASS(psc);
-
-		if (nk_fifo_push(&nk.fifo[psc], r->put_base, nk.returned))
-			return -ENOMEM;
-		nk.returned += (uint64_t)nk_class_pages[psz] * KGC_PAGE_SIZE;
-	}
-	if (r->spanclass == KGC_NO_SPANCLASS)
-		return 0;
-	if (r->spanclass >= KGC_NR_SPANCLASSES || !sc)
-		return -EINVAL;
-	f = &nk.fifo[r->spanclass];
 	if (f->n && nk.returned - f->s[f->head].stamp >= nk.recycle) {
 		base = f->s[f->head].base;
 		f->head = (f->head + 1) % f->cap;
@@ -192,10 +194,10 @@ static int nk_refill(struct kgc_refill *r)
 	if (!base)
 		return -ENOMEM;
 	if (nk.recycle)
-		*nk_class_slot(base) = r->spanclass;
+		*nk_class_slot(base) = spanclass;
 	n = nk_class_pages[sc] * KGC_PAGE_SIZE / nk_class_size[sc];
 	d->base = base;
-	d->spanclass = r->spanclass;
+	d->spanclass = spanclass;
 	d->elemsize = nk_class_size[sc];
 	d->nelems = n;
 	d->npages = nk_class_pages[sc];
@@ -207,6 +209,48 @@ static int nk_refill(struct kgc_refill *r)
 		else if (n - first < 64)
 			d->allocbits[i] = ~0ULL << (n - first);
 	}
+	return 0;
+}
+
+/*
+ * KGC_IOC_REFILL, batches included. The module keeps a batch within
+ * 1/64 of the heap goal; with recycling the goal is about twice the
+ * working set, so the same share of that applies here.
+ */
+static int nk_refill(struct kgc_refill *r)
+{
+	const struct kgc_span_mark *m = (const void *)(uintptr_t)r->puts;
+	struct kgc_span_desc *more = (void *)(uintptr_t)r->more;
+	uint32_t sc = KGC_SPANCLASS_SIZECLASS(r->spanclass), i, want;
+	uint64_t span;
+	int ret;
+
+	memset(&r->span, 0, sizeof(r->span));
+	r->more_count = 0;
+	nk.refills++;
+	for (i = 0; i < r->nputs; i++) {
+		ret = nk_put(m[i].base);
+		if (ret)
+			return ret;
+	}
+	ret = nk_put(r->put_base);
+	if (ret)
+		return ret;
+	if (r->spanclass == KGC_NO_SPANCLASS)
+		return 0;
+	if (r->spanclass >= KGC_NR_SPANCLASSES || !sc ||
+	    r->more_max > KGC_REFILL_MORE_MAX)
+		return -EINVAL;
+	ret = nk_get(r->spanclass, &r->span);
+	if (ret)
+		return ret;
+	span = (uint64_t)nk_class_pages[sc] * KGC_PAGE_SIZE;
+	want = r->more_max;
+	if (nk.recycle && 2 * nk.recycle / 64 / span < want)
+		want = (uint32_t)(2 * nk.recycle / 64 / span);
+	for (i = 0; i < want && !nk_get(r->spanclass, &more[i]); i++)
+		;
+	r->more_count = i;
 	return 0;
 }
 
@@ -222,11 +266,9 @@ static int nk_ioctl(int fd, unsigned long cmd, void *arg)
 	nk.ioctls++;
 	if (cmd == KGC_IOC_API) {
 		struct kgc_api *a = arg;
-		uint64_t want = a->features;
-
 		memset(a, 0, sizeof(*a));
 		a->api = KGC_API;
-		a->features = want & KGC_FEATURES_ALL;
+		a->features = KGC_FEATURES_ALL;
 		a->ioctls = (1ULL << (KGC_IOC_NR_GC_STATS + 1)) - 1;
 		a->heap_offset = 0;
 		a->bitmap_offset = 1ULL << 40;

@@ -292,7 +292,7 @@ struct kgc_thread {
 	uintptr_t stack_lo;
 	uintptr_t stack_hi;
 	uint64_t *scanbuf;
-	struct kgc_span_mark marks[KGC_NR_SPANCLASSES];
+	struct kgc_span_mark marks[KGC_NR_SPANCLASSES + KGC_STASH_SLOTS];
 };
 
 /* The calling thread, or NULL before its first attach. */

@@ -42,6 +42,18 @@
  * it has been handed out. The kernel keeps the span it was given even when
  * it has no new one for us (ENOMEM), so then the mcache drops its copy too.
  *
+ * Batches: with KGC_FEATURE_REFILL_BATCH a refill system call also brings
+ * further spans of the class (struct kgc_refill.more): 1, then 3, 7 and 15
+ * as the class keeps needing spans, as many as the kernel allows (it keeps
+ * a batch to a small share of the heap goal). They wait untouched in the
+ * mcache's stash, shared by all classes (KGC_STASH_SLOTS), and the next
+ * refills of the class take them without a system call. A used-up span then
+ * waits in @puts and goes back with the next system call, whichever class
+ * makes it. Stashed and waiting spans are still the thread's: a safepoint
+ * reports the stashed ones like the cached ones (where black allocation
+ * starts in them: nothing was allocated from them yet), thread exit gives
+ * all of them back.
+ *
  * Invariants (for each cached span s, between calls):
  *  I1. s->freeindex <= s->nelems; every object below s->freeindex is
  *      allocated in allocbits or was handed out by this mcache.
@@ -173,13 +185,162 @@ uint32_t mspan_nextfreeindex(struct mspan *s)
 void mcache_reset(struct mcache *c)
 {
 	memset(c->alloc, 0, sizeof(c->alloc));
+	memset(c->batch, 0, sizeof(c->batch));
+	memset(c->stash_head, 0, sizeof(c->stash_head));
+	memset(c->stash_used, 0, sizeof(c->stash_used));
+	c->nputs = 0;
 	c->tiny = 0;
 	c->tinyoffset = 0;
 }
 
+static bool kgc_batching(void)
+{
+	return kgc_heap.api.features & KGC_FEATURE_REFILL_BATCH;
+}
+
+/* Free stash slots. */
+static unsigned int stash_room(const struct mcache *c)
+{
+	unsigned int i, used = 0;
+
+	for (i = 0; i < KGC_STASH_WORDS; i++)
+		used += (unsigned int)__builtin_popcountll(c->stash_used[i]);
+	return KGC_STASH_SLOTS - used;
+}
+
+/* Keep a span of @spanclass in reserve (stash_room() said there is room). */
+static void stash_push(struct mcache *c, uint32_t spanclass,
+		       const struct kgc_span_desc *d)
+{
+	unsigned int i, slot;
+
+	for (i = 0; ~c->stash_used[i] == 0; i++)
+		;
+	slot = i * 64 + kgc_ctz64(~c->stash_used[i]);
+	c->stash_used[i] |= 1ULL << (slot % 64);
+	c->stash[slot] = *d;
+	c->stash_next[slot] = c->stash_head[spanclass];
+	c->stash_head[spanclass] = (uint8_t)(slot + 1);
+}
+
+/* Take a reserve span of @spanclass: its slot, or -1 for none. */
+static int stash_pop(struct mcache *c, uint32_t spanclass)
+{
+	unsigned int slot;
+
+	if (!c->stash_head[spanclass])
+		return -1;
+	slot = c->stash_head[spanclass] - 1U;
+	c->stash_head[spanclass] = c->stash_next[slot];
+	c->stash_used[slot / 64] &= ~(1ULL << (slot % 64));
+	return (int)slot;
+}
+
+/* Queue a span for giving back; the mcache forgets it. */
+static void mcache_put(struct mcache *c, uintptr_t base, uint32_t freeindex)
+{
+	struct kgc_span_mark *m = &c->puts[c->nputs++];
+
+	m->base = base;
+	m->freeindex = freeindex;
+	m->resv = 0;
+}
+
+/*
+ * One KGC_IOC_REFILL carrying the queued spans back, and getting a span of
+ * @spanclass (KGC_NO_SPANCLASS: none) into @r->span and up to @more_max
+ * further ones into @more. The queue is empty afterwards whatever happens.
+ */
+static int mcache_sys_refill(struct kgc_thread *t, struct kgc_refill *r,
+			     uint32_t spanclass, struct kgc_span_desc *more,
+			     uint32_t more_max)
+{
+	struct mcache *c = &t->mcache;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->spanclass = spanclass;
+	r->puts = (uintptr_t)c->puts;
+	r->nputs = c->nputs;
+	r->more = more_max ? (uintptr_t)more : 0;
+	r->more_max = more_max;
+	err = kgc_sys_ioctl(t, KGC_IOC_REFILL, r);
+	/* Given back unless the request itself was refused. */
+	if (!err || err == -ENOMEM)
+		STAT_ADD(c->stats.span_returns, c->nputs);
+	c->nputs = 0;
+	return err;
+}
+
+static int refill_error(uint32_t spanclass, int err)
+{
+	if (err == -ENOMEM)
+		return kgc_seterr(ENOMEM,
+			"kgc: out of memory: no span of %u-byte objects left in the %zu MiB heap",
+			kgc_class_to_size[KGC_SPANCLASS_SIZECLASS(spanclass)],
+			(size_t)((kgc_heap.arena_end - kgc_heap.arena_start) >> 20));
+	return kgc_seterr(-err, "kgc: KGC_IOC_REFILL (span class %u) failed: %s",
+			  spanclass, strerror(-err));
+}
+
+/*
+ * mcache_refill_batch() - mcache_refill() with KGC_FEATURE_REFILL_BATCH:
+ * the used-up span is queued, a reserve span taken when there is one, else
+ * one system call gives the queue back and brings a batch.
+ */
+static int mcache_refill_batch(struct kgc_thread *t, uint32_t spanclass)
+{
+	struct mcache *c = &t->mcache;
+	struct mspan *s = &c->alloc[spanclass];
+	struct kgc_span_desc *more = c->more;
+	struct kgc_refill r;
+	uint32_t want, i;
+	int slot, err;
+
+	if (s->base) {
+		/* Room for it: a full queue goes back on its own first. */
+		if (c->nputs == KGC_REFILL_PUTS_MAX) {
+			err = mcache_sys_refill(t, &r, KGC_NO_SPANCLASS, NULL, 0);
+			if (err)
+				return refill_error(spanclass, err);
+		}
+		mcache_put(c, s->base, s->freeindex);
+		memset(s, 0, sizeof(*s));
+	}
+	slot = stash_pop(c, spanclass);
+	if (slot >= 0) {
+		mspan_load(s, &c->stash[slot]);
+		return 0;
+	}
+
+	want = MIN((uint32_t)c->batch[spanclass], stash_room(c));
+	err = mcache_sys_refill(t, &r, spanclass, more, want);
+	if (err)
+		return refill_error(spanclass, err);
+	STAT_ADD(c->stats.refills, 1 + (uint64_t)r.more_count);
+	if (r.more_count > want)
+		return kgc_seterr(EPROTO,
+			"kgc: kernel handed out %u spans for a batch of %u",
+			r.more_count, want);
+	err = mspan_validate(&r.span, spanclass, kgc_heap.arena_start,
+			     kgc_heap.arena_end);
+	for (i = 0; i < r.more_count && !err; i++)
+		err = mspan_validate(&more[i], spanclass, kgc_heap.arena_start,
+				     kgc_heap.arena_end);
+	if (err)
+		return err;
+	mspan_load(s, &r.span);
+	/* Last first: the stash is a stack, so spans go out in order. */
+	for (i = r.more_count; i-- > 0;)
+		stash_push(c, spanclass, &more[i]);
+	c->batch[spanclass] = (uint8_t)MIN(2U * c->batch[spanclass] + 1,
+					   (unsigned int)KGC_REFILL_MORE_MAX);
+	return 0;
+}
+
 /*
  * mcache_refill() - give the cached span of @spanclass back and get a fresh
- * one, in one KGC_IOC_REFILL (Go's mcache.refill)
+ * one (Go's mcache.refill): one KGC_IOC_REFILL, or with batches often none
  */
 static int mcache_refill(struct kgc_thread *t, uint32_t spanclass)
 {
@@ -188,10 +349,6 @@ static int mcache_refill(struct kgc_thread *t, uint32_t spanclass)
 	struct kgc_refill r;
 	int err;
 
-	memset(&r, 0, sizeof(r));
-	r.put_base = s->base;
-	r.put_freeindex = s->base ? s->freeindex : 0;
-	r.spanclass = spanclass;
 	/*
 	 * The tiny block lives in the tiny span, which goes back now (also
 	 * when a 16-byte noscan allocation refills it): drop the block, whose
@@ -201,23 +358,21 @@ static int mcache_refill(struct kgc_thread *t, uint32_t spanclass)
 		t->mcache.tiny = 0;
 		t->mcache.tinyoffset = 0;
 	}
+	if (kgc_batching())
+		return mcache_refill_batch(t, spanclass);
+
+	memset(&r, 0, sizeof(r));
+	r.put_base = s->base;
+	r.put_freeindex = s->base ? s->freeindex : 0;
+	r.spanclass = spanclass;
 	err = kgc_sys_ioctl(t, KGC_IOC_REFILL, &r);
-	if (err == -ENOMEM) {
+	if (err == -ENOMEM && s->base) {
 		/* The kernel keeps what it was given even without a new span. */
-		if (s->base) {
-			STAT_INC(st->span_returns);
-			memset(s, 0, sizeof(*s));
-		}
-		return kgc_seterr(ENOMEM,
-			"kgc: out of memory: no span of %u-byte objects left in the %zu MiB heap",
-			kgc_class_to_size[KGC_SPANCLASS_SIZECLASS(spanclass)],
-			(size_t)((kgc_heap.arena_end - kgc_heap.arena_start) >> 20));
+		STAT_INC(st->span_returns);
+		memset(s, 0, sizeof(*s));
 	}
 	if (err)
-		return kgc_seterr(-err,
-			"kgc: KGC_IOC_REFILL (span class %u, put 0x%llx at %u) failed: %s",
-			spanclass, (unsigned long long)r.put_base,
-			r.put_freeindex, strerror(-err));
+		return refill_error(spanclass, err);
 	if (s->base)
 		STAT_INC(st->span_returns);
 	STAT_INC(st->refills);
@@ -272,43 +427,84 @@ out:
 	return v;
 }
 
+/* mcache_release_all() without batches: one system call per span. */
+static int release_one(struct kgc_thread *t, uintptr_t base,
+		       uint32_t freeindex)
+{
+	struct kgc_refill r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.put_base = base;
+	r.put_freeindex = freeindex;
+	r.spanclass = KGC_NO_SPANCLASS;
+	err = kgc_sys_ioctl(t, KGC_IOC_REFILL, &r);
+	if (err)
+		return kgc_seterr(-err,
+			"kgc: giving back the span at 0x%llx failed: %s",
+			(unsigned long long)base, strerror(-err));
+	STAT_INC(t->mcache.stats.span_returns);
+	return 0;
+}
+
+/* Give back, or queue to give back, one span; the first error is kept. */
+static void release_span(struct kgc_thread *t, uintptr_t base,
+			 uint32_t freeindex, int *ret)
+{
+	struct mcache *c = &t->mcache;
+	struct kgc_refill r;
+	int err;
+
+	if (!kgc_batching()) {
+		err = release_one(t, base, freeindex);
+		if (err && !*ret)
+			*ret = err;
+		return;
+	}
+	if (c->nputs == KGC_REFILL_PUTS_MAX) {
+		err = mcache_sys_refill(t, &r, KGC_NO_SPANCLASS, NULL, 0);
+		if (err && !*ret)
+			*ret = kgc_seterr(-err,
+				"kgc: giving back %u spans failed: %s",
+				KGC_REFILL_PUTS_MAX, strerror(-err));
+	}
+	mcache_put(c, base, freeindex);
+}
+
 /**
- * mcache_release_all() - give every cached span back to the kernel
+ * mcache_release_all() - give every span of the thread back to the kernel
  * @t: the calling thread, attached, in a library region
  *
- * Each span goes back with KGC_IOC_REFILL, spanclass KGC_NO_SPANCLASS and
- * its final freeindex; the mcache is empty afterwards whatever happens.
+ * The cached spans go back with their final freeindex, reserve spans as
+ * they came, in KGC_IOC_REFILL calls with spanclass KGC_NO_SPANCLASS; the
+ * mcache is empty afterwards whatever happens.
  *
  * Return: 0, or the first -errno.
  */
 int mcache_release_all(struct kgc_thread *t)
 {
 	struct mcache *c = &t->mcache;
-	int ret = 0;
+	struct kgc_refill r;
+	int ret = 0, slot, err;
 	uint32_t i;
 
 	for (i = 0; i < KGC_NR_SPANCLASSES; i++) {
 		struct mspan *s = &c->alloc[i];
-		struct kgc_refill r;
-		int err;
 
-		if (!s->base)
-			continue;
-		memset(&r, 0, sizeof(r));
-		r.put_base = s->base;
-		r.put_freeindex = s->freeindex;
-		r.spanclass = KGC_NO_SPANCLASS;
-		err = kgc_sys_ioctl(t, KGC_IOC_REFILL, &r);
+		if (s->base)
+			release_span(t, s->base, s->freeindex, &ret);
+		memset(s, 0, sizeof(*s));
+		while ((slot = stash_pop(c, i)) >= 0)
+			release_span(t, (uintptr_t)c->stash[slot].base,
+				     c->stash[slot].freeindex, &ret);
+	}
+	if (c->nputs) {
+		err = mcache_sys_refill(t, &r, KGC_NO_SPANCLASS, NULL, 0);
 		if (err && !ret)
 			ret = kgc_seterr(-err,
-				"kgc: giving back the span at 0x%llx (class %u) failed: %s",
-				(unsigned long long)r.put_base, i,
+				"kgc: giving back the thread's spans failed: %s",
 				strerror(-err));
-		if (!err)
-			STAT_INC(c->stats.span_returns);
-		memset(s, 0, sizeof(*s));
 	}
-	c->tiny = 0;
-	c->tinyoffset = 0;
+	mcache_reset(c);
 	return ret;
 }

@@ -69,6 +69,10 @@ struct kgc_counters {
 	uint64_t signal_handshakes;	/* written by the signal handler only */
 };
 
+/* Spans a thread keeps in reserve from batched refills, all classes. */
+#define KGC_STASH_SLOTS		128
+#define KGC_STASH_WORDS		(KGC_STASH_SLOTS / 64)
+
 /**
  * struct mcache - per-thread allocation cache (Go's mcache)
  * @tiny: current tiny block (16 bytes), 0 for none
@@ -76,12 +80,32 @@ struct kgc_counters {
  * @stats: counters
  * @alloc: one cached span per span class; an empty struct mspan (all zero)
  *	when none is cached
+ * @batch: per span class, how many further spans its next refill system
+ *	call asks for (grows 0, 1, 3, 7, 15 with each call)
+ * @stash_head: per span class, the first of its reserve spans in @stash
+ *	(slot + 1; 0: none)
+ * @stash_next: per slot, the next slot of the same class (slot + 1)
+ * @stash_used: bitmap of the slots in use
+ * @nputs: used-up spans in @puts
+ * @puts: used-up spans (and their final freeindex) that go back to the
+ *	kernel with the next refill system call
+ * @stash: reserve spans as the kernel handed them out, untouched
+ * @more: where a refill system call's further spans arrive (off the stack:
+ *	the allocation slow path keeps a small frame)
  */
 struct mcache {
 	uintptr_t tiny;
 	uintptr_t tinyoffset;
 	struct kgc_counters stats;
 	struct mspan alloc[KGC_NR_SPANCLASSES];
+	uint8_t batch[KGC_NR_SPANCLASSES];
+	uint8_t stash_head[KGC_NR_SPANCLASSES];
+	uint8_t stash_next[KGC_STASH_SLOTS];
+	uint64_t stash_used[KGC_STASH_WORDS];
+	uint32_t nputs;
+	struct kgc_span_mark puts[KGC_REFILL_PUTS_MAX];
+	struct kgc_span_desc stash[KGC_STASH_SLOTS];
+	struct kgc_span_desc more[KGC_REFILL_MORE_MAX];
 };
 
 struct kgc_thread;

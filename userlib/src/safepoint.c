@@ -237,10 +237,15 @@ static void scan_ucontext(struct scan *s, const void *ucv)
 #endif
 }
 
+_Static_assert(KGC_NR_SPANCLASSES + KGC_STASH_SLOTS <= KGC_SP_MAX_SPANS,
+	       "a safepoint reports every span of an mcache");
+_Static_assert(KGC_STASH_SLOTS < 256 && KGC_STASH_SLOTS % 64 == 0,
+	       "stash slots + 1 must fit a uint8_t, whole bitmap words");
+
 /**
  * kgc_span_marks() - where each cached span's black allocations start
  * @t: thread
- * @m: KGC_NR_SPANCLASSES entries
+ * @m: KGC_NR_SPANCLASSES + KGC_STASH_SLOTS entries
  *
  * Return: the number of entries filled.
  */
@@ -268,6 +273,15 @@ size_t kgc_span_marks(const struct kgc_thread *t, struct kgc_span_mark *m)
 		}
 		m[n].base = base;
 		m[n].freeindex = idx;
+		m[n].resv = 0;
+		n++;
+	}
+	/* Reserve spans: black from where they were handed out. */
+	for (i = 0; i < KGC_STASH_SLOTS; i++) {
+		if (!(c->stash_used[i / 64] & (1ULL << (i % 64))))
+			continue;
+		m[n].base = c->stash[i].base;
+		m[n].freeindex = c->stash[i].freeindex;
 		m[n].resv = 0;
 		n++;
 	}

@@ -504,6 +504,100 @@ static void test_counters(void)
 	kgc_shutdown();
 }
 
+/*
+ * Batched refills: a class that keeps needing spans gets 1, 2, 4, 8, then
+ * 16 per system call; the reserve spans are used in the order they came,
+ * the used-up ones go back with the next call, and thread exit (here:
+ * shutdown's detach) gives back the rest untouched. A kernel without
+ * KGC_FEATURE_REFILL_BATCH gets one call per span, as before.
+ */
+static void *batch_worker(void *arg)
+{
+	unsigned int *order_ok = arg, i;
+	uintptr_t prev = 0;
+	unsigned char *p;
+
+	*order_ok = 1;
+	for (i = 0; i < 40 * 170; i++) {
+		p = kgc_alloc_noscan(48);
+		if (!p) {
+			*order_ok = 0;
+			break;
+		}
+		memset(p, 0x5a, 48);
+		/* Reserve spans in hand-out order: addresses only grow. */
+		*order_ok &= (uintptr_t)p > prev;
+		prev = (uintptr_t)p;
+	}
+	/*
+	 * S1..S40 used, S40 still cached. Calls brought 1, 2, 4, 8, 16 and
+	 * 16 spans (S1..S47), and carried back the 1, 2, 4, 8 and 16 used
+	 * up before them; S32..S39 wait for the next call, S41..S47 in
+	 * reserve.
+	 */
+	if (fk.refills != 6 || fk.more_spans != 1 + 3 + 7 + 15 + 15 ||
+	    fk.nputs != 1 + 2 + 4 + 8 + 16 || fake_spans_cached() != 1 + 8 + 7)
+		*order_ok = 0;
+	return NULL;
+}
+
+static void test_batched_refills(void)
+{
+	/* 48-byte spans hold 170 objects: 40 spans' worth. */
+	const unsigned int per = 170, nspans = 40;
+	KGC_OPTS(opts, .heap_reserve = KGC_ARENA_SIZE,
+		 .flags = KGC_INIT_NOENV | KGC_INIT_NOAUTOROOTS);
+	unsigned int i, ok = 0;
+	pthread_t t;
+
+	REQUIRE_EQ(fake_heap_init(), 0);
+	REQUIRE_EQ(pthread_create(&t, NULL, batch_worker, &ok), 0);
+	pthread_join(t, NULL);
+	CHECK_EQ(ok, 1);
+	/* Thread exit gave back everything: used up, cached, reserve. */
+	CHECK_EQ(fake_spans_cached(), 0);
+	REQUIRE_EQ(fk.nputs, 47);
+	for (i = 0; i < 39; i++)
+		CHECK_EQ(fk.puts[i].freeindex, per);
+	for (i = 40; i < 47; i++)
+		CHECK_EQ(fk.puts[i].freeindex, 0);
+	kgc_shutdown();
+
+	/* The kernel may hand out fewer than asked. */
+	REQUIRE_EQ(fake_heap_init(), 0);
+	fk.more_cap = 2;
+	for (i = 0; i < nspans * per; i++)
+		REQUIRE(kgc_alloc_noscan(48) != NULL);
+	/* 1 + 2 + 3 + 3 + ...: 15 calls for 40 spans. */
+	CHECK_EQ(fk.refills, 15);
+	kgc_shutdown();
+	CHECK_EQ(fake_spans_cached(), 0);
+
+	/* Out of memory in the middle of a batch: what fit, then ENOMEM. */
+	REQUIRE_EQ(fake_heap_init(), 0);
+	fk.max_pages = 10;
+	for (i = 0; i < nspans * per; i++)
+		if (!kgc_alloc_noscan(48))
+			break;
+	CHECK_EQ(i, 10 * per);
+	CHECK_EQ(errno, ENOMEM);
+	CHECK_EQ(fake_spans_cached(), 0);
+	fk.max_pages = 0;
+	CHECK(kgc_alloc_noscan(48) != NULL);
+	kgc_shutdown();
+
+	/* An older kernel: one span per call. */
+	fake_kernel_install();
+	fk.features_answer &= ~KGC_FEATURE_REFILL_BATCH;
+	REQUIRE_EQ(kgc_init(&opts), 0);
+	for (i = 0; i < nspans * per; i++)
+		REQUIRE(kgc_alloc_noscan(48) != NULL);
+	CHECK_EQ(fk.refills, nspans);
+	CHECK_EQ(fk.more_spans, 0);
+	kgc_shutdown();
+	CHECK_EQ(fake_spans_cached(), 0);
+}
+
 TAP_MAIN(
 	TAP_CASE(test_every_size_class),
 	TAP_CASE(test_needzero_and_refill),
@@ -517,4 +611,5 @@ TAP_MAIN(
 	TAP_CASE(test_out_of_memory),
 	TAP_CASE(test_bad_kernel),
 	TAP_CASE(test_counters),
+	TAP_CASE(test_batched_refills),
 )

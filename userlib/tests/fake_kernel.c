@@ -211,57 +211,49 @@ static void describe(const struct fake_span *s, struct kgc_span_desc *d,
 	}
 }
 
-static int fake_refill(struct kgc_refill *r)
+/* Take back one span (the kernel's uncache). */
+static int fake_put(uint64_t base, uint32_t freeindex, uint32_t flags)
 {
-	bool put = r->put_base != 0, get = r->spanclass != KGC_NO_SPANCLASS;
-	uint32_t sc, i;
+	struct fake_span *s = fake_span_of(base);
+	uint32_t i;
+
+	if (!s || !s->cached || s->large || s->base != base ||
+	    freeindex < s->freeindex || freeindex > s->nelems)
+		return -EINVAL;
+	for (i = s->freeindex; i < freeindex; i++)
+		s->allocbits[i / 64] |= 1ULL << (i % 64);
+	s->freeindex = freeindex;
+	s->cached = false;
+	if (fk.sweep_all || (flags & KGC_REFILL_DISCARD)) {
+		memset(s->allocbits, 0, sizeof(s->allocbits));
+		s->freeindex = 0;
+	}
+	if (fk.nputs < FAKE_MAX_PUTS) {
+		struct fake_put *p = &fk.puts[fk.nputs++];
+
+		p->base = base;
+		p->freeindex = freeindex;
+		p->spanclass = s->spanclass;
+		p->thread = pthread_self();
+	}
+	return 0;
+}
+
+/* Hand out one span of @spanclass (valid). */
+static int fake_get(uint32_t spanclass, struct kgc_span_desc *d)
+{
+	uint32_t sc = KGC_SPANCLASS_SIZECLASS(spanclass), i;
 	struct fake_span *s;
 	bool needzero = false;
 
-	if (r->flags & ~KGC_REFILL_FLAGS || r->resv[0] || r->resv[1] ||
-	    r->resv[2])
-		return -EINVAL;
-	sc = KGC_SPANCLASS_SIZECLASS(r->spanclass);
-	if (get && (r->spanclass >= KGC_NR_SPANCLASSES || !sc))
-		return -EINVAL;
-	if (!put && (r->flags || r->put_freeindex || !get))
-		return -EINVAL;
-	memset(&r->span, 0, sizeof(r->span));
-	fk.refills++;
-
-	if (put) {
-		s = fake_span_of(r->put_base);
-		if (!s || !s->cached || s->large || s->base != r->put_base ||
-		    r->put_freeindex < s->freeindex ||
-		    r->put_freeindex > s->nelems)
-			return -EINVAL;
-		for (i = s->freeindex; i < r->put_freeindex; i++)
-			s->allocbits[i / 64] |= 1ULL << (i % 64);
-		s->freeindex = r->put_freeindex;
-		s->cached = false;
-		if (fk.sweep_all || (r->flags & KGC_REFILL_DISCARD)) {
-			memset(s->allocbits, 0, sizeof(s->allocbits));
-			s->freeindex = 0;
-		}
-		if (fk.nputs < FAKE_MAX_PUTS) {
-			struct fake_put *p = &fk.puts[fk.nputs++];
-
-			p->base = r->put_base;
-			p->freeindex = r->put_freeindex;
-			p->spanclass = s->spanclass;
-			p->thread = pthread_self();
-		}
-	}
-	if (!get)
-		return 0;
-
+	memset(d, 0, sizeof(*d));
 	s = NULL;
 	if (fk.reuse) {
 		for (i = 0; i < fk.nspans; i++) {
 			struct fake_span *c = &fk.spans[i];
 			uint32_t k;
 
-			if (c->cached || c->large || c->spanclass != r->spanclass)
+			if (c->cached || c->large || c->spanclass != spanclass)
 				continue;
 			for (k = c->freeindex; k < c->nelems; k++)
 				if (!bit_set(c->allocbits, k))
@@ -279,7 +271,7 @@ static int fake_refill(struct kgc_refill *r)
 			fk.enomem++;
 			return -ENOMEM;
 		}
-		s->spanclass = r->spanclass;
+		s->spanclass = spanclass;
 		s->elemsize = kgc_class_to_size[sc];
 		s->nelems = kgc_class_nelems(sc);
 		if (fk.prealloc) {
@@ -302,7 +294,57 @@ static int fake_refill(struct kgc_refill *r)
 		scribble_bitmap(s->base, (uint64_t)s->npages * KGC_PAGE_SIZE);
 	}
 	s->cached = true;
-	describe(s, &r->span, needzero);
+	describe(s, d, needzero);
+	return 0;
+}
+
+
+static int fake_refill(struct kgc_refill *r)
+{
+	bool put = r->put_base || r->nputs;
+	bool get = r->spanclass != KGC_NO_SPANCLASS;
+	const struct kgc_span_mark *m = (const void *)(uintptr_t)r->puts;
+	struct kgc_span_desc *more = (void *)(uintptr_t)r->more;
+	uint32_t sc, i, want;
+	int ret;
+
+	if (r->flags & ~KGC_REFILL_FLAGS || r->resv[0] || r->resv[1] ||
+	    r->resv[2] || r->resv2)
+		return -EINVAL;
+	sc = KGC_SPANCLASS_SIZECLASS(r->spanclass);
+	if (get && (r->spanclass >= KGC_NR_SPANCLASSES || !sc))
+		return -EINVAL;
+	if ((!r->put_base && r->put_freeindex) || (!put && (r->flags || !get)))
+		return -EINVAL;
+	if (r->more_max > KGC_REFILL_MORE_MAX || (r->more_max && !more) ||
+	    (r->more_max && !get) || r->nputs > KGC_REFILL_PUTS_MAX ||
+	    (r->nputs && !m))
+		return -EINVAL;
+	memset(&r->span, 0, sizeof(r->span));
+	r->more_count = 0;
+	fk.refills++;
+
+	for (i = 0; i < r->nputs; i++) {
+		ret = m[i].resv ? -EINVAL :
+		      fake_put(m[i].base, m[i].freeindex, r->flags);
+		if (ret)
+			return ret;
+	}
+	if (r->put_base) {
+		ret = fake_put(r->put_base, r->put_freeindex, r->flags);
+		if (ret)
+			return ret;
+	}
+	if (!get)
+		return 0;
+	ret = fake_get(r->spanclass, &r->span);
+	if (ret)
+		return ret;
+	want = r->more_max < fk.more_cap ? r->more_max : fk.more_cap;
+	for (i = 0; i < want && !fake_get(r->spanclass, &more[i]); i++)
+		;
+	r->more_count = i;
+	fk.more_spans += i;
 	return 0;
 }
 
@@ -442,7 +484,7 @@ static int fake_safepoint(struct kgc_safepoint *sp)
 
 	if (sp->flags & ~KGC_SP_FLAGS || sp->resv[0] || sp->resv[1] ||
 	    sp->resv2 || sp->nptrs > KGC_SP_MAX_PTRS ||
-	    sp->nspans > KGC_NR_SPANCLASSES)
+	    sp->nspans > KGC_SP_MAX_SPANS)
 		return -EINVAL;
 	if ((sp->flags & KGC_SP_ACK) && !t)
 		return -EPERM;
@@ -733,6 +775,7 @@ void fake_kernel_install(void)
 			   (1ULL << KGC_IOC_NR_GC) |
 			   (1ULL << KGC_IOC_NR_GC_STATS);
 	fk.max_heap_size = 256ULL << 20;
+	fk.more_cap = KGC_REFILL_MORE_MAX;
 	fk.page_size = KGC_PAGE_SIZE;
 	fk.nr_size_classes = KGC_NR_SIZE_CLASSES;
 	kgc_heap.sys = &fake_sys;

@@ -58,7 +58,7 @@ struct fake_spcall {
 	uint32_t nptrs;
 	uint32_t nspans;
 	uint64_t ptrs[FAKE_SP_PTRS];	/* the first FAKE_SP_PTRS */
-	struct kgc_span_mark spans[KGC_NR_SPANCLASSES];
+	struct kgc_span_mark spans[KGC_SP_MAX_SPANS];
 };
 
 struct fake_thread {
@@ -97,6 +97,7 @@ struct fake_kernel {
 	int gc_eintr;		/* KGC_GC_RUN fails with EINTR this often */
 	int attach_errno;	/* KGC_IOC_THREAD_ATTACH fails */
 	bool no_ctl;		/* answer no ctl_offset-able control area */
+	uint32_t more_cap;	/* further spans a batched refill hands out */
 
 	/* state */
 	pthread_mutex_t lock;
@@ -125,6 +126,7 @@ struct fake_kernel {
 	/* counters */
 	unsigned long ioctls;
 	unsigned long refills;
+	unsigned long more_spans;	/* further spans of batched refills */
 	unsigned long large_allocs;
 	unsigned long frees;
 	unsigned long stats_calls;

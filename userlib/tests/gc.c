@@ -485,6 +485,42 @@ static void test_fork_child_flag_reads_zero(void)
 	kgc_shutdown();
 }
 
+/*
+ * Spans held in reserve (batched refills) are reported at mark start like
+ * the cached ones, black from where they were handed out: whatever the
+ * thread later allocates from them during the cycle is black.
+ */
+static void test_reserve_spans_reported(void)
+{
+	const struct fake_spcall *c;
+	unsigned int i, reserve = 0;
+
+	REQUIRE_EQ(fake_heap_init(), 0);
+	/* Two 48-byte spans used: the second refill brought one more. */
+	for (i = 0; i < 170 + 1; i++)
+		REQUIRE(kgc_alloc_noscan(48) != NULL);
+	REQUIRE_EQ(fk.more_spans, 1);
+	fake_sp_reset();
+	fake_handshake(KGC_PHASE_MARK);
+	kgc_safepoint();
+	c = last_call();
+	REQUIRE(c != NULL);
+	REQUIRE_EQ(c->nspans, 2);
+	for (i = 0; i < c->nspans; i++) {
+		struct fake_span *s = fake_span_of(c->spans[i].base);
+
+		REQUIRE(s != NULL);
+		CHECK(s->cached);
+		if (c->spans[i].freeindex == 0)
+			reserve++;
+		else
+			CHECK_EQ(c->spans[i].freeindex, 1);
+	}
+	CHECK_EQ(reserve, 1);
+	fake_cycle_done();
+	kgc_shutdown();
+}
+
 TAP_MAIN(
 	TAP_CASE(test_handler_chains_to_program_handler),
 	TAP_CASE(test_mark_start_ack),
@@ -498,4 +534,5 @@ TAP_MAIN(
 	TAP_CASE(test_auto_roots),
 	TAP_CASE(test_roots_shaded_while_marking),
 	TAP_CASE(test_fork_child_flag_reads_zero),
+	TAP_CASE(test_reserve_spans_reported),
 )

@@ -196,13 +196,19 @@ static void test_span_reuse_after_thread_exit(void)
 	REQUIRE_EQ(pthread_create(&t, NULL, keep_worker, &a), 0);
 	pthread_join(t, NULL);
 	REQUIRE(a.objs[a.n - 1] != NULL);
-	/* 96-byte spans hold 85: A filled one and used 15 of a second. */
-	REQUIRE_EQ(fk.nputs, 2);
+	/*
+	 * 96-byte spans hold 85: A filled one and used 15 of a second, which
+	 * came with a third in reserve (the class's second refill asks for
+	 * one more span). All three went back, in that order.
+	 */
+	REQUIRE_EQ(fk.nputs, 3);
 	s = fake_span_of((uintptr_t)a.objs[99]);
 	REQUIRE(s != NULL);
-	CHECK(fk.puts[0].base == s->base || fk.puts[1].base == s->base);
-	CHECK_EQ(fk.puts[0].base == s->base ? fk.puts[0].freeindex :
-		 fk.puts[1].freeindex, 15);
+	CHECK_EQ(fk.puts[0].freeindex, 85);
+	CHECK(fk.puts[1].base == s->base);
+	CHECK_EQ(fk.puts[1].freeindex, 15);
+	CHECK_EQ(fk.puts[2].freeindex, 0);
+	CHECK(fk.puts[2].base != s->base && fk.puts[2].base != fk.puts[0].base);
 	CHECK_EQ(fake_spans_cached(), 0);
 
 	REQUIRE_EQ(pthread_create(&t, NULL, reuse_worker, &b), 0);
