@@ -32,6 +32,21 @@
  *     recorded (request to release).
  *  5. Sweep: the marker sweeps in the background; refills sweep on demand.
  *
+ * When cycles run: the pacer starts one when the live heap reaches its
+ * trigger (kgc_gc_after_refill()), the memory limit when the resident heap
+ * nears it, KGC_GC_RUN on request, and the marker itself two minutes after
+ * the last cycle (Go's forced GC) and when the process has gone idle: no
+ * refill and no large allocation for kgc_idle_ms, while what was handed out
+ * since the last cycle could be garbage worth collecting
+ * (kgc_pacer_idle_gc()). An idle process makes no refills, so the pacer
+ * would never collect what it dropped before it went idle, and the heap
+ * would keep its last cycle's garbage for up to two minutes; with the
+ * collection, and the scavenger's idle goal (reclaim.c), its memory goes
+ * back to about its live data within a second or two. The marker wakes
+ * for this at most once per idle period: while it waits for the next
+ * allocation it sleeps with @idle_sleep set, which the next refill clears
+ * (and wakes it).
+ *
  * Why it is sound: with the hybrid barrier (the old and the new value of
  * every pointer store are shaded while the phase is not OFF) a thread's
  * stack needs scanning only once per cycle, at its first safepoint; objects
@@ -67,6 +82,7 @@
 
 unsigned int kgc_handshake_grace_us = 2000;
 unsigned int kgc_mark_workers = 1;
+unsigned int kgc_idle_ms = 1000;
 
 /* Words copied from user space at a time. */
 #define KGC_COPY_WORDS	512
@@ -115,6 +131,8 @@ int kgc_gc_init(struct kgc_gc *gc, struct kgc_heap *heap)
 	/* GOMEMLIMIT's default: the owner's cgroup memory.max, if any. */
 	gc->memory_limit = kgc_scav_cgroup_limit(current->mm);
 	gc->created_ns = kgc_now();
+	gc->last_alloc = jiffies;
+	gc->idle_seen = gc->last_alloc;
 	gc->slots = bitmap_zalloc(KGC_MAX_THREADS, GFP_KERNEL_ACCOUNT);
 	if (!gc->slots)
 		return -ENOMEM;
@@ -886,7 +904,7 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	kgc_pacer_goal(marked, gc->gc_percent, gc->memory_limit,
 		       &gc->heap_goal, &gc->trigger);
 	gc->num_gc++;
-	if (reason)
+	if (reason == KGC_REASON_MANUAL || reason == KGC_REASON_FORCED)
 		gc->num_forced++;
 	gc->phase = KGC_PHASE_OFF;
 	gc->released = gc->epoch;
@@ -933,10 +951,88 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	kgc_scav_kick(gc->heap);
 }
 
+/* kgc_idle_ms in jiffies; 0: no idle collection or scavenging. */
+static unsigned long kgc_idle_jiffies(void)
+{
+	unsigned int ms = READ_ONCE(kgc_idle_ms);
+
+	return ms ? max(msecs_to_jiffies(ms), 1UL) : 0;
+}
+
+/**
+ * kgc_gc_idle() - has the process gone idle?
+ * @gc: collector
+ *
+ * Return: true when no refill or large allocation happened for kgc_idle_ms
+ * (false when idle handling is off).
+ */
+bool kgc_gc_idle(struct kgc_gc *gc)
+{
+	unsigned long idle = kgc_idle_jiffies();
+
+	return idle && time_after_eq(jiffies, READ_ONCE(gc->last_alloc) + idle);
+}
+
+/*
+ * The marker's sleep between cycles: until a cycle is requested, at most
+ * KGC_FORCE_PERIOD_SEC, and while an allocation's idle period has not been
+ * handled, until it is over. Once it has, until the next allocation (which
+ * clears @idle_sleep) or the forced period.
+ */
+static void kgc_gc_marker_wait(struct kgc_gc *gc)
+{
+	unsigned long idle = kgc_idle_jiffies(), last;
+	long timeout = KGC_FORCE_PERIOD_SEC * HZ;
+	bool until_alloc = false;
+
+	last = READ_ONCE(gc->last_alloc);
+	if (idle && last != gc->idle_seen) {
+		timeout = clamp_t(long, (long)(last + idle - jiffies), 1,
+				  timeout);
+	} else if (idle) {
+		WRITE_ONCE(gc->idle_sleep, true);
+		/*
+		 * Set @idle_sleep, then look at @last_alloc; a refill sets
+		 * @last_alloc, then looks at @idle_sleep (kgc_gc_note_alloc()):
+		 * one of the two sees the other's store.
+		 */
+		smp_mb();
+		if (READ_ONCE(gc->last_alloc) != gc->idle_seen)
+			timeout = 1;
+		else
+			until_alloc = true;
+	}
+	wait_event_interruptible_timeout(gc->kick,
+					 READ_ONCE(gc->requested) ||
+					 kthread_should_stop() ||
+					 (until_alloc &&
+					  !READ_ONCE(gc->idle_sleep)),
+					 timeout);
+	WRITE_ONCE(gc->idle_sleep, false);
+}
+
+/*
+ * Has the idle period of the last allocation begun and not been handled?
+ * Then note it handled, and say whether to collect. gc->lock held.
+ */
+static bool kgc_gc_idle_due(struct kgc_gc *gc, bool *collect)
+{
+	unsigned long last = READ_ONCE(gc->last_alloc);
+
+	lockdep_assert_held(&gc->lock);
+	if (last == gc->idle_seen || !kgc_gc_idle(gc))
+		return false;
+	gc->idle_seen = last;
+	*collect = kgc_pacer_idle_gc(READ_ONCE(gc->heap->mheap.live_bytes),
+				     gc->heap_marked, gc->gc_percent);
+	return true;
+}
+
 static int kgc_gc_marker_fn(void *data)
 {
 	struct kgc_gc *gc = data;
 	struct kgc_marker w;
+	bool collect;
 	int ret;
 
 	/* CPU and memory of the marker count against the owner's cgroups. */
@@ -948,10 +1044,7 @@ static int kgc_gc_marker_fn(void *data)
 	while (!kthread_should_stop()) {
 		u32 reason;
 
-		wait_event_interruptible_timeout(gc->kick,
-						 READ_ONCE(gc->requested) ||
-						 kthread_should_stop(),
-						 KGC_FORCE_PERIOD_SEC * HZ);
+		kgc_gc_marker_wait(gc);
 		if (kthread_should_stop())
 			break;
 		spin_lock(&gc->lock);
@@ -960,8 +1053,12 @@ static int kgc_gc_marker_fn(void *data)
 		} else if (kgc_now() - max(gc->last_gc_ns, gc->created_ns) >=
 			   KGC_FORCE_PERIOD_SEC * NSEC_PER_SEC) {
 			reason = KGC_REASON_FORCED;
+		} else if (kgc_gc_idle_due(gc, &collect) && collect) {
+			reason = KGC_REASON_IDLE;
 		} else {
 			spin_unlock(&gc->lock);
+			/* Idle or not, free pages over the goal go back. */
+			kgc_scav_kick(gc->heap);
 			continue;
 		}
 		gc->requested = false;
@@ -1018,6 +1115,22 @@ static void kgc_gc_request(struct kgc_gc *gc, u32 reason)
 	wake_up(&gc->kick);
 }
 
+/* Stamp the allocation; wake the marker if it waits for one (idle). */
+static void kgc_gc_note_alloc(struct kgc_gc *gc)
+{
+	unsigned long now = jiffies;
+
+	if (READ_ONCE(gc->last_alloc) == now)
+		return;
+	WRITE_ONCE(gc->last_alloc, now);
+	/* Store, then load: pairs with the one in kgc_gc_marker_wait(). */
+	smp_mb();
+	if (READ_ONCE(gc->idle_sleep)) {
+		WRITE_ONCE(gc->idle_sleep, false);
+		wake_up(&gc->kick);
+	}
+}
+
 /**
  * kgc_gc_after_refill() - pacer and assists after a span or large object
  * @gc: collector
@@ -1036,6 +1149,7 @@ void kgc_gc_after_refill(struct kgc_gc *gc, unsigned int nspans)
 	struct kgc_thread *t;
 	long budget;
 
+	kgc_gc_note_alloc(gc);
 	WRITE_ONCE(gc->ctl->heap_live, live);
 	kgc_scav_kick(heap);
 	if (!gc->marker)

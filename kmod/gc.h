@@ -21,6 +21,7 @@ enum kgc_gc_reason {
 	KGC_REASON_MANUAL = 1,
 	KGC_REASON_FORCED = 2,
 	KGC_REASON_LIMIT = 3,
+	KGC_REASON_IDLE = 4,
 };
 
 /**
@@ -133,6 +134,11 @@ struct kgc_root {
  * @created_ns: when the heap was created
  * @stack_roots: stack words of the mark-start scans (checkmark)
  * @nstack_roots: their number
+ * @last_alloc: jiffies of the last refill or large allocation
+ * @idle_seen: the @last_alloc whose idle period the marker has handled
+ *	(marker only)
+ * @idle_sleep: the marker sleeps until the next allocation; a refill that
+ *	sees it set clears it and wakes the marker
  */
 struct kgc_gc {
 	struct kgc_heap *heap;
@@ -183,6 +189,9 @@ struct kgc_gc {
 	u64 created_ns;
 	u64 *stack_roots;
 	u32 nstack_roots;
+	unsigned long last_alloc;
+	unsigned long idle_seen;
+	bool idle_sleep;
 };
 
 int kgc_gc_init(struct kgc_gc *gc, struct kgc_heap *heap);
@@ -196,8 +205,10 @@ int kgc_gc_ctl(struct kgc_gc *gc, struct kgc_gc_ctl *c);
 void kgc_gc_stats(struct kgc_gc *gc, struct kgc_gc_stats *st);
 bool kgc_gc_alloc_black(struct kgc_gc *gc);
 void kgc_gc_after_refill(struct kgc_gc *gc, unsigned int nspans);
+bool kgc_gc_idle(struct kgc_gc *gc);
 
 extern unsigned int kgc_handshake_grace_us;
 extern unsigned int kgc_mark_workers;
+extern unsigned int kgc_idle_ms;
 
 #endif /* _KGC_GC_H */

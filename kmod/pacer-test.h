@@ -75,12 +75,36 @@ static void kgc_pacer_test_assist(struct kunit *test)
 			4000L);
 }
 
+/*
+ * Idle collection: only with GOGC on, only for at least 1/16 of the marked
+ * heap handed out since, and never for less than 128 KiB.
+ */
+static void kgc_pacer_test_idle(struct kunit *test)
+{
+	/* Nothing or too little handed out since the cycle. */
+	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(64 * MiB, 64 * MiB, 100));
+	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(63 * MiB, 64 * MiB, 100));
+	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(68 * MiB - 1, 64 * MiB,
+						   100));
+	/* A sixteenth of the marked heap. */
+	KUNIT_EXPECT_TRUE(test, kgc_pacer_idle_gc(68 * MiB, 64 * MiB, 100));
+	/* The 128 KiB floor for small heaps, the first cycle included. */
+	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(100 << 10, 0, 100));
+	KUNIT_EXPECT_TRUE(test, kgc_pacer_idle_gc(128 << 10, 0, 100));
+	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(MiB + (127 << 10), MiB,
+						   100));
+	/* GOGC off: only the memory limit collects. */
+	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(128 * MiB, 0, -1));
+	KUNIT_EXPECT_TRUE(test, kgc_pacer_idle_gc(128 * MiB, 0, 0));
+}
+
 static struct kunit_case kgc_pacer_test_cases[] = {
 	KUNIT_CASE(kgc_pacer_test_gogc_100),
 	KUNIT_CASE(kgc_pacer_test_min_heap),
 	KUNIT_CASE(kgc_pacer_test_off_and_limit),
 	KUNIT_CASE(kgc_pacer_test_overflow),
 	KUNIT_CASE(kgc_pacer_test_assist),
+	KUNIT_CASE(kgc_pacer_test_idle),
 	{}
 };
 

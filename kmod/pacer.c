@@ -73,6 +73,30 @@ long kgc_pacer_assist_budget(u64 live, u64 goal, u64 trigger, u64 alloc)
 	return (long)min_t(u64, alloc * ratio / 16, LONG_MAX / 2);
 }
 
+/**
+ * kgc_pacer_idle_gc() - is an idle process worth a collection?
+ * @live: live bytes now (marked by the last cycle plus handed out since)
+ * @marked: bytes marked by the last cycle
+ * @gc_percent: GOGC, negative for off
+ *
+ * An idle process makes no refills, so the pacer never collects the
+ * garbage it made before it went idle. Collect when what was handed out
+ * since the last cycle is at least 1/16 of what it marked (so an idle heap
+ * ends within about 6% of its live data) and at least 128 KiB (so a small
+ * idle program is left alone); never with GOGC off.
+ *
+ * Return: true to start a cycle.
+ */
+bool kgc_pacer_idle_gc(u64 live, u64 marked, s64 gc_percent)
+{
+	u64 since;
+
+	if (gc_percent < 0 || live <= marked)
+		return false;
+	since = live - marked;
+	return since >= KGC_IDLE_GC_MIN && since >= marked >> KGC_IDLE_GC_SHIFT;
+}
+
 #ifdef __KERNEL__
 #if IS_ENABLED(CONFIG_KUNIT)
 #include "pacer-test.h"

@@ -65,6 +65,16 @@
  * it uses kgc_scav_cpu_percent (1%) of a CPU; kicks never wake it before
  * its rest is over. Above the memory-limit goal it does not rest.
  *
+ * When the process has gone idle (no refill for kgc_idle_ms, see gc.c) the
+ * goal drops to the pages in use: every free resident page goes back, the
+ * oldest first, at the same CPU cap. The marker kicks the scavenger when
+ * the idle period begins, or collects first when the idle heap holds
+ * enough garbage (its sweep then kicks it). Free pages of a busy heap are
+ * reused within a cycle or two, so they stay; those of an idle one would
+ * otherwise stay until the process allocates again (like jemalloc's decay
+ * to zero, but at one idle period rather than ten seconds). The next
+ * allocation ends the idle goal; what it needs faults in zeroed.
+ *
  * Explicit release
  * ----------------
  * KGC_SCAV_RELEASE gives back every free resident page (or a number of
@@ -154,9 +164,14 @@ static unsigned long kgc_scav_retained(struct kgc_heap *heap)
 	return limit > scav ? limit - scav : 0;
 }
 
-/* The background scavenger's goal for the retained heap, in bytes. */
+/*
+ * The background scavenger's goal for the retained heap, in bytes: none of
+ * it free once the process is idle.
+ */
 static u64 kgc_scav_goal_now(struct kgc_heap *heap)
 {
+	if (kgc_gc_idle(&heap->gc))
+		return 0;
 	return kgc_scav_goal(READ_ONCE(heap->gc.heap_goal),
 			     READ_ONCE(heap->gc.memory_limit));
 }

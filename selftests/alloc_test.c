@@ -13,6 +13,7 @@
  */
 #include <stdio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -587,6 +588,96 @@ TEST_F(heap, collection_keeps_reachable_frees_garbage)
 	       b.pause_total_ns / 1e6, b.gc_cpu_fraction * 100);
 	KGC_STORE(global_tree, NULL);
 	ASSERT_EQ(0, kgc_remove_roots(&global_tree));
+}
+
+static long vmrss_kib(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmRSS:", 6))
+			kb = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return kb;
+}
+
+#define IDLE_OBJ	1024
+#define IDLE_KEEP	4096		/* 4 MiB stays live */
+static unsigned char *idle_keep[IDLE_KEEP];
+
+/*
+ * A process that drops most of its heap and goes idle gets its memory
+ * back without any call: no refill for the module's idle_ms (1 s) starts
+ * one collection of what was dropped since the last cycle, and the
+ * scavenger then gives back every free page, not just down to its goal
+ * (10% over the heap goal, twice the live heap). Within a few seconds the
+ * heap's resident pages are within 1.2x the live data (the phase
+ * benchmark's criterion), VmRSS has come down as far, and the live
+ * objects are intact.
+ */
+TEST_F_TIMEOUT(heap, idle_heap_returns_to_live, 120)
+{
+	const uint64_t live = (uint64_t)IDLE_KEEP * IDLE_OBJ;
+	struct kgc_heap_stats a, b;
+	long rss0, rss1, rss2;
+	struct timespec t0, t1;
+	double waited;
+	long i;
+
+	HEAP_REQUIRED();
+	ASSERT_EQ(0, kgc_add_roots(idle_keep, sizeof(idle_keep), NULL));
+	rss0 = vmrss_kib();
+	for (i = 0; i < IDLE_KEEP; i++) {
+		idle_keep[i] = kgc_alloc_noscan(IDLE_OBJ);
+		ASSERT_NE(NULL, idle_keep[i]);
+		memset(idle_keep[i], (int)(i & 0xff) | 1, IDLE_OBJ);
+	}
+	/* 28 MiB of garbage: the pacer collects on the way. */
+	for (i = 0; i < 28 * 1024; i++) {
+		unsigned char *p = kgc_alloc_noscan(IDLE_OBJ);
+
+		ASSERT_NE(NULL, p);
+		memset(p, 0x5a, IDLE_OBJ);
+	}
+	a = read_stats();
+	ASSERT_NE(0, a.sz);
+	rss1 = vmrss_kib();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		usleep(100000);
+		b = read_stats();
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		waited = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	} while ((b.num_gc == a.num_gc || b.heap_resident * 5 > live * 6) &&
+		 waited < 60);
+	rss2 = vmrss_kib();
+	printf("# after %.1f s idle: %llu -> %llu cycles, heap resident %llu KiB (live %llu KiB), VmRSS +%ld -> +%ld KiB\n",
+	       waited, (unsigned long long)a.num_gc,
+	       (unsigned long long)b.num_gc,
+	       (unsigned long long)b.heap_resident >> 10,
+	       (unsigned long long)live >> 10, rss1 - rss0, rss2 - rss0);
+	/* One cycle for the idle process, not asked for by anybody. */
+	ASSERT_LT(a.num_gc, b.num_gc);
+	ASSERT_EQ(a.num_forced_gc, b.num_forced_gc);
+	/* Idle means idle: the wait took no span. */
+	ASSERT_EQ(a.refills, b.refills);
+	ASSERT_GE(live * 6 / 5, b.heap_resident);
+	ASSERT_LE(live, b.heap_marked);
+	/*
+	 * The process as a whole: from about its heap goal (twice the live
+	 * data: the pacer collected on the way) to within 1.2x live + 1 MiB.
+	 */
+	ASSERT_LT((long)(live * 3 / 2 >> 10), rss1 - rss0);
+	ASSERT_GE((long)(live * 6 / 5 >> 10) + 1024, rss2 - rss0);
+	for (i = 0; i < IDLE_KEEP; i++) {
+		ASSERT_EQ((int)(i & 0xff) | 1, idle_keep[i][0]);
+		ASSERT_EQ((int)(i & 0xff) | 1, idle_keep[i][IDLE_OBJ - 1]);
+	}
+	ASSERT_EQ(0, kgc_remove_roots(idle_keep));
 }
 
 /* gctrace prints one line per cycle on stderr. */

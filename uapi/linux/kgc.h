@@ -324,7 +324,7 @@ struct kgc_stats {
  * @swept_spans: spans swept after the previous cycle
  * @freed_objects: objects freed by that sweep
  * @forced: 1 manual (kgc_gc), 2 forced after 2 minutes, 3 memory limit,
- *	0 pacer
+ *	4 idle (no refill for the module's idle_ms), 0 pacer
  * @threads: threads that took part in the handshakes
  * @signals: signals sent to bring threads to a safepoint
  */

@@ -598,7 +598,7 @@ static void print_cycle(const struct kgc_ctl *ctl, const struct kgc_cycle *c,
 		      100.0 * (double)gs->gc_cpu_ns / (double)gs->uptime_ns : 0.0;
 	uint64_t r = c->num % KGC_CYCLE_RING, live;
 	static const char *const why[] = { "", " (forced)", " (forced)",
-					   " (memory limit)" };
+					   " (memory limit)", " (idle)" };
 
 	/*
 	 * The heap when the termination pause ended, as a released thread
@@ -625,7 +625,7 @@ static void print_cycle(const struct kgc_ctl *ctl, const struct kgc_cycle *c,
 		(unsigned long long)(c->heap_goal >> 20), c->threads,
 		(unsigned long long)signals,
 		(unsigned long long)c->freed_objects,
-		why[c->forced < 4 ? c->forced : 0]);
+		why[c->forced < ARRAY_SIZE(why) ? c->forced : 0]);
 }
 
 /**
