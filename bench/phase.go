@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -79,12 +80,25 @@ func main() {
 		}
 	}
 	sample()
+	work := ts[len(ts)-1]
 	idleRSS := rs[len(rs)-1]
 	for k := 0; k < *idle*10; k++ {
 		time.Sleep(100 * time.Millisecond)
 		sample()
 	}
 	fin := rs[len(rs)-1]
+	// Read every survivor: this keeps objs (and what it holds) live to
+	// the end, as the C version's root does, and checks the contents.
+	bad := 0
+	for i := 0; i < n; i++ {
+		if objs[i] != nil && (objs[i][0] != 1 || objs[i][obj-1] != 1) {
+			bad++
+		}
+	}
+	if bad != 0 {
+		fmt.Fprintf(os.Stderr, "phase_go: %d survivors corrupted\n", bad)
+		os.Exit(1)
+	}
 	peak, t12, tset := 0.0, -1.0, -1.0
 	for k := range rs {
 		if rs[k] > peak {
@@ -107,7 +121,7 @@ func main() {
 	if t12 >= 0 {
 		t12s = fmt.Sprintf("%.1f", t12)
 	}
-	fmt.Printf("%-10s %8.1f %8.1f %9.1f %8.1f %9s %9.1f\n", "go", live,
-		peak, idleRSS, fin, t12s, tset)
-	_ = objs[0]
+	fmt.Printf("%-10s %8.1f %8.1f %9.1f %8.1f %9s %9.1f %8.2f\n", "go", live,
+		peak, idleRSS, fin, t12s, tset, work)
+	runtime.KeepAlive(objs)
 }

@@ -7,7 +7,8 @@
  * from the start; the table gives, per allocator: peak RSS, RSS when the
  * idle phase starts, final RSS, the time (from the drop) until RSS is under
  * 1.2x the live data and until it settles within 10% of its final value.
- * RSS figures are the process's VmRSS minus its RSS before the workload.
+ * RSS figures are the process's VmRSS minus its RSS before the workload;
+ * "work" is the time the growth and the churn took (throughput).
  *
  *   phase_bench [-n MiB] [-t idle_seconds] [-b] [impl...]
  *
@@ -17,7 +18,9 @@
  * what can go back is every page of the other 90%).
  *
  * Implementations: kgc (libkgc, the collector and the scavenger, default
- * knobs), glibc (malloc/free) in this binary; jemalloc (phase_jemalloc:
+ * knobs), kgc-noidle (the same with kgc.ko's idle_ms set to 0 for the run:
+ * no idle collection, the scavenger stops at its goal; needs root and is
+ * left out otherwise), glibc (malloc/free) in this binary; jemalloc (phase_jemalloc:
  * this file built with PHASE_MALLOC_ONLY against libjemalloc) and go
  * (phase_go, phase.go) are run from the same directory when present. It
  * prints a table; it never passes or fails on time.
@@ -65,7 +68,27 @@ struct impl {
 	const char *name;
 	void *(*alloc)(size_t size);
 	void (*drop)(void *p);	/* free, or forget (collected) */
+	int noidle;		/* kgc.ko's idle_ms 0 while it runs */
 };
+
+#define IDLE_MS_PARAM	"/sys/module/kgc/parameters/idle_ms"
+
+/* Read (@set NULL) or write the module's idle_ms; -1 when it cannot. */
+static long idle_ms(const char *set)
+{
+	FILE *f = fopen(IDLE_MS_PARAM, set ? "w" : "r");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	if (set)
+		v = fputs(set, f) < 0 ? -1 : 0;
+	else if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	if (fclose(f))
+		v = -1;
+	return v;
+}
 
 static void *m_alloc(size_t size)
 {
@@ -120,7 +143,7 @@ static int run(const struct impl *im, unsigned long mib, int idle_s,
 {
 	unsigned long n = mib * 1024 * 1024 / OBJ, i;
 	double base = rss_mib(), t0 = now_s(), tdrop, live, peak = 0;
-	double idle_rss, fin, t12 = -1, tset = -1;
+	double idle_rss, fin, t12 = -1, tset = -1, work;
 	int k;
 
 	for (i = 0; i < n; i++) {
@@ -148,12 +171,23 @@ static int run(const struct impl *im, unsigned long mib, int idle_s,
 			sample(t0, base);
 	}
 	sample(t0, base);
+	work = s.t[s.n - 1];
 	idle_rss = s.rss[s.n - 1];
 	for (k = 0; k < idle_s * 10; k++) {
 		usleep(100000);
 		sample(t0, base);
 	}
 	fin = s.rss[s.n - 1];
+	/* Read every survivor: reclaim must not have touched live data. */
+	for (i = 0; i < n; i++) {
+		const unsigned char *b = objs[i];
+
+		if (b && (b[0] != 1 || b[OBJ - 1] != 1)) {
+			fprintf(stderr, "%s: survivor %lu corrupted\n",
+				im->name, i);
+			return -EIO;
+		}
+	}
 	for (k = 0; k < s.n; k++) {
 		if (s.rss[k] > peak)
 			peak = s.rss[k];
@@ -171,7 +205,7 @@ static int run(const struct impl *im, unsigned long mib, int idle_s,
 		printf("%9.1f ", t12);
 	else
 		printf("%9s ", "never");
-	printf("%9.1f\n", tset);
+	printf("%9.1f %8.2f\n", tset, work);
 	fflush(stdout);
 	return 0;
 }
@@ -210,10 +244,11 @@ int main(int argc, char **argv)
 {
 	static const struct impl impls[] = {
 #ifndef PHASE_MALLOC_ONLY
-		{ "kgc", k_alloc, k_drop },
-		{ "glibc", m_alloc, m_drop },
+		{ "kgc", k_alloc, k_drop, 0 },
+		{ "kgc-noidle", k_alloc, k_drop, 1 },
+		{ "glibc", m_alloc, m_drop, 0 },
 #else
-		{ "jemalloc", m_alloc, m_drop },
+		{ "jemalloc", m_alloc, m_drop, 0 },
 #endif
 	};
 	char self[4096], mibs[32], idles[32];
@@ -237,8 +272,8 @@ int main(int argc, char **argv)
 #endif
 	printf("# phase: grow to %lu MiB of 1 KiB objects, keep 1/10 (%s), churn %lu MiB, idle %d s; RSS above the starting RSS, MiB; times from the drop, s\n",
 	       mib, block ? "a block" : "every tenth", mib, idle_s);
-	printf("%-10s %8s %8s %9s %8s %9s %9s\n", "impl", "live", "peak",
-	       "idle-RSS", "final", "t<1.2live", "t-settle");
+	printf("%-10s %8s %8s %9s %8s %9s %9s %8s\n", "impl", "live", "peak",
+	       "idle-RSS", "final", "t<1.2live", "t-settle", "work");
 	len = readlink("/proc/self/exe", self, sizeof(self) - 32);
 	if (len < 0)
 		return 1;
@@ -253,14 +288,24 @@ int main(int argc, char **argv)
 		int st;
 
 		for (i = 0; i < sizeof(impls) / sizeof(impls[0]); i++) {
+			char old[32];
+			long was = -1;
 			pid_t pid;
 
 			if (want && strcmp(want, impls[i].name))
 				continue;
+			if (impls[i].noidle) {
+				was = idle_ms(NULL);
+				if (was < 0 || idle_ms("0"))
+					continue;	/* not root: no row */
+				snprintf(old, sizeof(old), "%ld", was);
+			}
 			pid = fork();
 			if (!pid)
 				_exit(run_child(&impls[i], mib, idle_s));
 			waitpid(pid, &st, 0);
+			if (was >= 0)
+				idle_ms(old);
 			ret |= !WIFEXITED(st) || WEXITSTATUS(st);
 		}
 		/* The peers built as their own programs. */

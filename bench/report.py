@@ -371,6 +371,49 @@ def goal_lines(where, af, bt, gb):
     return lines
 
 
+def phase_rows(lines):
+    """phase_bench's table: impl -> {column: value} (numbers or "never")."""
+    rows, cols = {}, None
+    for line in lines:
+        f = line.split()
+        if not f or line.startswith("#"):
+            continue
+        if f[0] == "impl":
+            cols = f[1:]
+        elif cols and len(f) == len(cols) + 1:
+            rows[f[0]] = {c: (num(v) if num(v) is not None else v)
+                          for c, v in zip(cols, f[1:])}
+    return rows
+
+
+def phase_goal_lines(where, raw):
+    """Issue 6: return under 1.2x live sooner than Go, no throughput loss."""
+    lines = []
+    for name, what in (("phase_bench", "survivors scattered"),
+                       ("phase_bench_block", "survivors in a block")):
+        rows = phase_rows(raw.get(name, []))
+        k, g, n = rows.get("kgc"), rows.get("go"), rows.get("kgc-noidle")
+        if not k:
+            continue
+
+        def t12(r):
+            v = r.get("t<1.2live") if r else None
+            return f"{v:.1f} s" if isinstance(v, float) else (v or "n/a")
+
+        s = (f"- {where}, phase ({what}): under 1.2x live after "
+             f"kgc {t12(k)}, Go {t12(g)} (goal: sooner than Go); "
+             f"final RSS kgc / Go = "
+             f"{ratio(k.get('final'), g.get('final') if g else None)}; "
+             f"peak kgc / Go = "
+             f"{ratio(k.get('peak'), g.get('peak') if g else None)}")
+        if n:
+            s += (f"; work kgc / kgc-noidle = "
+                  f"{ratio(k.get('work'), n.get('work'))} "
+                  f"(goal: no throughput loss)")
+        lines.append(s)
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--native")
@@ -426,6 +469,7 @@ def main():
     for where, (recs, env, raw) in data.items():
         goals += goal_lines(where, afs.get(where, {}), bts.get(where, {}),
                             gbs.get(where, {}))
+        goals += phase_goal_lines(where, raw)
     out.append("### Against the goals")
     out.append("")
     out += goals

@@ -134,5 +134,8 @@ if ! skip phase && [ -x "$B/phase_bench" ]; then
 	echo "@@ raw begin=phase_bench"
 	"$B/phase_bench" 2>&1
 	echo "@@ raw end=phase_bench rc=$?"
+	echo "@@ raw begin=phase_bench_block"
+	"$B/phase_bench" -b 2>&1
+	echo "@@ raw end=phase_bench_block rc=$?"
 fi
 section end
