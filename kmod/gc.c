@@ -130,6 +130,7 @@ int kgc_gc_init(struct kgc_gc *gc, struct kgc_heap *heap)
 	gc->gc_percent = 100;
 	/* GOMEMLIMIT's default: the owner's cgroup memory.max, if any. */
 	gc->memory_limit = kgc_scav_cgroup_limit(current->mm);
+	gc->limit_auto = true;
 	gc->created_ns = kgc_now();
 	gc->last_alloc = jiffies;
 	gc->idle_seen = gc->last_alloc;
@@ -836,6 +837,27 @@ static u64 kgc_gc_take_marked(struct kgc_gc *gc, struct kgc_marker *w)
 	return sum;
 }
 
+/*
+ * The default memory limit follows the owner's cgroup: memory.max may have
+ * changed, or the process moved, since the last cycle.
+ */
+static void kgc_gc_refresh_limit(struct kgc_gc *gc)
+{
+	s64 limit;
+
+	if (!READ_ONCE(gc->limit_auto))
+		return;
+	limit = kgc_scav_cgroup_limit(gc->heap->mm);
+	spin_lock(&gc->lock);
+	if (gc->limit_auto && gc->memory_limit != limit) {
+		gc->memory_limit = limit;
+		kgc_pacer_goal(gc->heap_marked, gc->gc_percent,
+			       gc->memory_limit, &gc->heap_goal, &gc->trigger);
+		kgc_gc_publish(gc);
+	}
+	spin_unlock(&gc->lock);
+}
+
 static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 {
 	struct kgc_mheap *h = &gc->heap->mheap;
@@ -844,6 +866,7 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	u64 freed0, swept0;
 
 	/* 1. Sweep termination. */
+	kgc_gc_refresh_limit(gc);
 	kgc_sweep_all(h);
 	t0 = kgc_now();
 	cyc.start_ns = t0;
@@ -1401,6 +1424,7 @@ int kgc_gc_ctl(struct kgc_gc *gc, struct kgc_gc_ctl *c)
 			return -EINVAL;
 		spin_lock(&gc->lock);
 		gc->memory_limit = c->value == KGC_GC_OFF ? -1 : v;
+		gc->limit_auto = false;
 		break;
 	case KGC_GC_SET_DEBUG:
 		if (c->value & ~KGC_GCDEBUG_ALL)

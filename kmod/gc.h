@@ -114,6 +114,8 @@ struct kgc_root {
  * @ctl_pages: its pages (owned by the heap's page store)
  * @gc_percent: GOGC, or -1 for no pacer
  * @memory_limit: soft limit of heap memory in bytes, or -1
+ * @limit_auto: @memory_limit follows the owner's cgroup memory.max (until
+ *	KGC_GC_SET_LIMIT sets it)
  * @heap_goal: live bytes at which the current/next cycle should end
  * @trigger: live bytes at which the next cycle starts
  * @heap_marked: bytes marked by the last cycle
@@ -171,6 +173,7 @@ struct kgc_gc {
 	struct page *ctl_pages[KGC_CTL_SIZE / PAGE_SIZE];
 	s64 gc_percent;
 	s64 memory_limit;
+	bool limit_auto;
 	u64 heap_goal;
 	u64 trigger;
 	u64 heap_marked;

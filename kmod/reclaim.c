@@ -87,10 +87,13 @@
  * tightest memory.max of the owner's memory cgroup and its ancestors,
  * read from the page counters directly (kgc_scav_cgroup_limit();
  * get_mem_cgroup_from_mm() is exported, mem_cgroup_get_max() is not).
- * Heap pages are charged to the cgroup of the task that touches them; a
- * cgroup over memory.max reclaims (this shrinker included) and then OOM
- * kills inside the cgroup: the fault path returns VM_FAULT_OOM, which on
- * 6.1 never invokes the global OOM killer.
+ * Until the process sets a limit itself, the marker reads it again at the
+ * start of every cycle, so a changed memory.max or a move to another
+ * cgroup takes effect within one cycle. Heap pages are charged to the
+ * cgroup of the task that touches them; a cgroup over memory.max reclaims
+ * (this shrinker included) and then OOM kills inside the cgroup: the fault
+ * path returns VM_FAULT_OOM, which on 6.1 never invokes the global OOM
+ * killer.
  *
  * Locking (see also main.c):
  *   kgc_mheap.lock -> kgc_scav.lock  (spinlock, innermost)
@@ -165,13 +168,18 @@ static unsigned long kgc_scav_retained(struct kgc_heap *heap)
 }
 
 /*
- * The background scavenger's goal for the retained heap, in bytes: none of
- * it free once the process is idle.
+ * The background scavenger's goal for the retained heap, in bytes: once the
+ * process is idle, the pages in use (none free).
  */
 static u64 kgc_scav_goal_now(struct kgc_heap *heap)
 {
-	if (kgc_gc_idle(&heap->gc))
-		return 0;
+	if (kgc_gc_idle(&heap->gc)) {
+		unsigned long retained = kgc_scav_retained(heap);
+		unsigned long free = kgc_pageheap_resident_free(&heap->mheap.pages);
+
+		return (u64)(retained > free ? retained - free : 0) <<
+		       KGC_PAGE_SHIFT;
+	}
 	return kgc_scav_goal(READ_ONCE(heap->gc.heap_goal),
 			     READ_ONCE(heap->gc.memory_limit));
 }
@@ -702,8 +710,8 @@ static void kgc_shrink_account(unsigned long freed)
 #endif
 
 /**
- * kgc_scav_cgroup_limit() - the memory limit a new heap starts with
- * @mm: the heap owner's address space
+ * kgc_scav_cgroup_limit() - the default memory limit of a heap
+ * @mm: the heap owner's address space (held with mmgrab() at least)
  *
  * Return: the tightest memory.max of @mm's memory cgroup and its ancestors
  * in bytes, or -1 when none is set (or memory cgroups are off).

@@ -191,6 +191,23 @@ static int scav(int fd, uint32_t op, uint64_t value, struct kgc_scavenge *s)
 	return kgc_ioctl(fd, KGC_IOC_SCAVENGE, s);
 }
 
+static int gc_ctl(int fd, uint32_t op, uint64_t value)
+{
+	struct kgc_gc_ctl c = { .op = op, .value = value };
+	int ret;
+
+	do {
+		ret = kgc_ioctl(fd, KGC_IOC_GC, &c);
+	} while (ret == -EINTR);
+	return ret;
+}
+
+/* One full cycle (the caller is not attached: nobody to wait for). */
+static int gc_run(int fd)
+{
+	return gc_ctl(fd, KGC_GC_RUN, 0);
+}
+
 static uint64_t large_alloc(int fd, uint64_t size)
 {
 	struct kgc_large l = { .size = size, .flags = KGC_LARGE_NOSCAN };
@@ -654,6 +671,19 @@ TEST(memory_max_is_default_limit)
 	EXPECT_EQ(300 * MIB, gs.memory_limit);
 	ASSERT_EQ(0, scav(fd, KGC_SCAV_QUERY, 0, &s));
 	EXPECT_LE(s.goal, 300 * MIB / 100 * 95);
+	/* A new memory.max applies from the next cycle on... */
+	ASSERT_EQ(0, cg_set(cg, "memory.max", 200 * MIB));
+	ASSERT_EQ(0, gc_run(fd));
+	ASSERT_EQ(0, kgc_ioctl(fd, KGC_IOC_GC_STATS, &gs));
+	EXPECT_EQ(200 * MIB, gs.memory_limit);
+	ASSERT_EQ(0, scav(fd, KGC_SCAV_QUERY, 0, &s));
+	EXPECT_LE(s.goal, 200 * MIB / 100 * 95);
+	/* ...until the process sets its own limit. */
+	ASSERT_EQ(0, gc_ctl(fd, KGC_GC_SET_LIMIT, 500 * MIB));
+	ASSERT_EQ(0, cg_set(cg, "memory.max", 250 * MIB));
+	ASSERT_EQ(0, gc_run(fd));
+	ASSERT_EQ(0, kgc_ioctl(fd, KGC_IOC_GC_STATS, &gs));
+	EXPECT_EQ(500 * MIB, gs.memory_limit);
 	munmap(base, HEAP_LEN);
 	close(fd);
 	cg_leave(cg);
