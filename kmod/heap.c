@@ -269,47 +269,60 @@ static void kgc_heap_copy(struct kgc_heap *heap, struct kgc_mark_cache *c,
 	kunmap_local(kaddr);
 }
 
-static int kgc_heap_read(void *ctx, struct kgc_mark_cache *c, u64 addr,
-			 void *buf, size_t len)
+/*
+ * Read @len bytes at byte @off of the heap's window for the marker: in
+ * place when they lie in one resident page (the cache holds a reference
+ * to it, and heap pages are never highmem: GFP_HIGHUSER on x86-64 is
+ * ZONE_NORMAL, so page_address() is the direct map), else copied into
+ * @buf page by page.
+ */
+static const u64 *kgc_heap_words(struct kgc_heap *heap,
+				 struct kgc_mark_cache *c, int slot, u64 off,
+				 u64 *buf, size_t len)
 {
-	struct kgc_heap *heap = ctx;
-	u64 off = addr - heap->mheap.base;
+	void *to = buf;
 
+	if (off % PAGE_SIZE + len <= PAGE_SIZE && !IS_ENABLED(CONFIG_HIGHMEM)) {
+		struct page *page = kgc_heap_cached_page(heap, c, slot,
+							 off >> PAGE_SHIFT);
+
+		if (page)
+			return page_address(page) + off % PAGE_SIZE;
+	}
 	while (len) {
 		size_t n = min_t(size_t, len, PAGE_SIZE - off % PAGE_SIZE);
 
-		kgc_heap_copy(heap, c, KGC_PCACHE_DATA, off >> PAGE_SHIFT,
-			      off % PAGE_SIZE, buf, n);
-		buf += n;
+		kgc_heap_copy(heap, c, slot, off >> PAGE_SHIFT,
+			      off % PAGE_SIZE, to, n);
+		to += n;
 		off += n;
 		len -= n;
 	}
-	return 0;
+	return buf;
 }
 
-static int kgc_heap_read_bits(void *ctx, struct kgc_mark_cache *c, u64 word,
-			      u64 *bits, size_t nwords)
+static const u64 *kgc_heap_read(void *ctx, struct kgc_mark_cache *c,
+				u64 addr, u64 *buf, size_t len)
 {
 	struct kgc_heap *heap = ctx;
-	u64 off = word * sizeof(u64);
-	size_t len = nwords * sizeof(u64);
+
+	return kgc_heap_words(heap, c, KGC_PCACHE_DATA,
+			      addr - heap->mheap.base, buf, len);
+}
+
+static const u64 *kgc_heap_read_bits(void *ctx, struct kgc_mark_cache *c,
+				     u64 word, u64 *buf, size_t nwords)
+{
+	struct kgc_heap *heap = ctx;
 
 	/* Without a pointer bitmap every word may be a pointer. */
 	if (!READ_ONCE(heap->bitmap_mapped)) {
-		memset(bits, 0xff, len);
-		return 0;
+		memset(buf, 0xff, nwords * sizeof(u64));
+		return buf;
 	}
-	while (len) {
-		size_t n = min_t(size_t, len, PAGE_SIZE - off % PAGE_SIZE);
-
-		kgc_heap_copy(heap, c, KGC_PCACHE_BITS,
-			      (KGC_BITMAP_WINDOW + off) >> PAGE_SHIFT,
-			      off % PAGE_SIZE, bits, n);
-		bits = (void *)bits + n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return kgc_heap_words(heap, c, KGC_PCACHE_BITS,
+			      KGC_BITMAP_WINDOW + word * sizeof(u64), buf,
+			      nwords * sizeof(u64));
 }
 
 static void kgc_heap_release(void *ctx, struct kgc_mark_cache *c)

@@ -18,13 +18,27 @@
  *
  * Scanning an object reads its pointer bitmap (one bit per 8-byte word,
  * written by libkgc at allocation) and then only the words marked as
- * pointers. Objects larger than KGC_OBLET_SIZE are split into oblets that
- * are queued separately, so one huge array does not hold a worker for long.
+ * pointers, both in place where they lie within one page (the reader keeps
+ * a reference to the page it read last), else from a copy. Objects larger
+ * than KGC_OBLET_SIZE are split into oblets that are queued separately, so
+ * one huge array does not hold a worker for long.
  * Noscan spans are never scanned: their objects go straight to black.
  *
  * The heap is read through struct kgc_mark_ops: in the module from the
  * heap's own pages, in the host tests from plain memory.
+ *
+ * Cost per object: spans are looked up without the heap lock, under RCU
+ * (they are freed after a grace period). A drain scans a batch of up to
+ * KGC_MARK_BATCH grey objects (and KGC_MARK_BATCH_BYTES) in one read-side
+ * section and reschedules between batches; the section is left early only to get a new work
+ * buffer, which may sleep. The object index of a pointer comes from the
+ * span's reciprocal (kgc_span_objindex()), not a division, and a mark bit
+ * already set is seen without an atomic operation.
  */
+
+/* What a drain scans per RCU read-side section and reschedule, at most. */
+#define KGC_MARK_BATCH		64
+#define KGC_MARK_BATCH_BYTES	(64 * 1024)
 #include "mark.h"
 
 /**
@@ -241,6 +255,7 @@ static bool kgc_bit(const u64 *bits, size_t i)
 static bool __kgc_mark_shade(struct kgc_marker *w, u64 p, u64 *push)
 {
 	struct kgc_mheap *h = w->m->h;
+	unsigned long *bits;
 	struct kgc_span *s;
 	u64 base;
 	u32 idx;
@@ -250,8 +265,12 @@ static bool __kgc_mark_shade(struct kgc_marker *w, u64 p, u64 *push)
 	if (!s || !kgc_span_live(s))
 		return false;
 	base = h->base + ((u64)s->start << KGC_PAGE_SHIFT);
-	idx = (p - base) / s->elemsize;
+	idx = kgc_span_objindex(s, p - base);
 	if (idx >= s->nelems)
+		return false;
+	bits = w->m->check ? s->checkbits : s->markbits;
+	/* Marked already: the common case, without a locked operation. */
+	if (test_bit(idx, bits))
 		return false;
 	/*
 	 * Allocated black by its mcache: already black, nothing to scan
@@ -260,7 +279,7 @@ static bool __kgc_mark_shade(struct kgc_marker *w, u64 p, u64 *push)
 	 */
 	if (!w->m->check && kgc_mark_black_alloc(s, idx))
 		return false;
-	if (test_and_set_bit(idx, w->m->check ? s->checkbits : s->markbits))
+	if (test_and_set_bit(idx, bits))
 		return false;
 	w->marked_bytes += s->elemsize;
 	w->objects++;
@@ -270,9 +289,26 @@ static bool __kgc_mark_shade(struct kgc_marker *w, u64 p, u64 *push)
 }
 
 /*
+ * kgc_mark_push() inside the caller's RCU read-side section (one level
+ * deep): left only while a full local buffer is swapped, which may sleep.
+ * The caller keeps no RCU-protected pointer across the call.
+ */
+static void kgc_mark_push_rcu(struct kgc_marker *w, u64 obj)
+{
+	if (likely(w->wbuf && w->wbuf->n < KGC_WORKBUF_OBJS)) {
+		w->wbuf->obj[w->wbuf->n++] = obj;
+		return;
+	}
+	rcu_read_unlock();
+	kgc_mark_push(w, obj);
+	rcu_read_lock();
+}
+
+/*
  * Shade the words of @words (@n of them) whose bit in @bits, counted from
- * bit @shift, is set (every word when @bits is NULL): one RCU read-side
- * section for all, left only when a full local buffer must be swapped.
+ * bit @shift, is set (every word when @bits is NULL). The words may be the
+ * heap's own, which user space writes concurrently: each is read once.
+ * RCU read side held (one level).
  */
 static void kgc_mark_shade_words(struct kgc_marker *w, const u64 *words,
 				 const u64 *bits, size_t shift, size_t n)
@@ -280,21 +316,12 @@ static void kgc_mark_shade_words(struct kgc_marker *w, const u64 *words,
 	size_t i;
 	u64 obj;
 
-	rcu_read_lock();
 	for (i = 0; i < n; i++) {
 		if (bits && !kgc_bit(bits, shift + i))
 			continue;
-		if (!__kgc_mark_shade(w, words[i], &obj) || !obj)
-			continue;
-		if (w->wbuf && w->wbuf->n < KGC_WORKBUF_OBJS) {
-			w->wbuf->obj[w->wbuf->n++] = obj;
-		} else {
-			rcu_read_unlock();
-			kgc_mark_push(w, obj);
-			rcu_read_lock();
-		}
+		if (__kgc_mark_shade(w, READ_ONCE(words[i]), &obj) && obj)
+			kgc_mark_push_rcu(w, obj);
 	}
-	rcu_read_unlock();
 }
 
 /**
@@ -330,31 +357,47 @@ bool kgc_mark_shade(struct kgc_marker *w, u64 p)
 void kgc_mark_scan_words(struct kgc_marker *w, const u64 *words,
 			 const u64 *bits, size_t n)
 {
+	rcu_read_lock();
 	kgc_mark_shade_words(w, words, bits, 0, n);
+	rcu_read_unlock();
 }
 
-/* Scan @len bytes (<= KGC_SCAN_CHUNK, 8-aligned) of heap at @addr. */
+/*
+ * Scan @len bytes (<= KGC_SCAN_CHUNK, 8-aligned) of heap at @addr. RCU
+ * read side held (one level).
+ */
 static void kgc_mark_scan_chunk(struct kgc_marker *w, u64 addr, size_t len)
 {
 	struct kgc_mark *m = w->m;
 	u64 word = (addr - m->h->base) / 8;
 	size_t nwords = len / 8, shift = word % 64, i;
 	size_t nbits = DIV_ROUND_UP(shift + nwords, 64);
+	const u64 *bits, *words;
 	bool any = false;
 
-	if (m->ops->read_bits(m->ctx, &w->cache, word / 64, w->bits, nbits))
+	bits = m->ops->read_bits(m->ctx, &w->cache, word / 64, w->bits, nbits);
+	if (!bits)
 		return;
 	for (i = 0; i < nbits; i++)
-		any |= w->bits[i] != 0;
-	if (!any || m->ops->read(m->ctx, &w->cache, addr, w->scratch, len))
+		any |= bits[i] != 0;
+	if (!any)
+		return;
+	/* In place, bits can change under us: use the copy from now on. */
+	if (bits != w->bits) {
+		memcpy(w->bits, bits, nbits * sizeof(u64));
+		bits = w->bits;
+	}
+	words = m->ops->read(m->ctx, &w->cache, addr, w->scratch, len);
+	if (!words)
 		return;
 	w->scanned_bytes += len;
-	kgc_mark_shade_words(w, w->scratch, w->bits, shift, nwords);
+	kgc_mark_shade_words(w, words, bits, shift, nwords);
 }
 
 /*
  * Scan a grey entry: a whole object, or one oblet of a large object. The
  * first oblet of a large object queues the others. Returns bytes covered.
+ * RCU read side held (one level).
  */
 static size_t kgc_mark_scan(struct kgc_marker *w, u64 e)
 {
@@ -362,22 +405,19 @@ static size_t kgc_mark_scan(struct kgc_marker *w, u64 e)
 	u64 base, objbase, size, o, len, off;
 	struct kgc_span *s;
 
-	rcu_read_lock();
 	s = kgc_mark_span_of(h, e);
-	if (!s || !kgc_span_live(s)) {
-		rcu_read_unlock();
+	if (!s || !kgc_span_live(s))
 		return 0;	/* freed while grey: nothing to scan */
-	}
 	base = h->base + ((u64)s->start << KGC_PAGE_SHIFT);
 	size = s->elemsize;
-	objbase = base + (e - base) / size * size;
-	rcu_read_unlock();
+	objbase = base + (u64)kgc_span_objindex(s, e - base) * size;
+	/* s is not used past this point: the section may be left. */
 
 	if (size > KGC_OBLET_SIZE) {
 		if (e == objbase)
 			for (o = e + KGC_OBLET_SIZE; o < objbase + size;
 			     o += KGC_OBLET_SIZE)
-				kgc_mark_push(w, o);
+				kgc_mark_push_rcu(w, o);
 		len = min_t(u64, KGC_OBLET_SIZE, objbase + size - e);
 	} else {
 		e = objbase;
@@ -402,14 +442,27 @@ bool kgc_mark_drain(struct kgc_marker *w, long budget)
 	bool limited = budget >= 0, done = false;
 	u64 obj;
 
-	for (;;) {
-		if (!kgc_mark_pop(w, &obj)) {
-			done = true;
-			break;
+	while (!done && !(limited && budget <= 0)) {
+		size_t bytes = 0;
+		unsigned int n;
+
+		rcu_read_lock();
+		for (n = 0; n < KGC_MARK_BATCH; n++) {
+			size_t len;
+
+			if (bytes >= KGC_MARK_BATCH_BYTES)
+				break;
+			if (!kgc_mark_pop(w, &obj)) {
+				done = true;
+				break;
+			}
+			len = kgc_mark_scan(w, obj);
+			bytes += len;
+			budget -= len + 1;
+			if (limited && budget <= 0)
+				break;
 		}
-		budget -= kgc_mark_scan(w, obj) + 1;
-		if (limited && budget <= 0)
-			break;
+		rcu_read_unlock();
 		cond_resched();
 	}
 	if (ops->release)

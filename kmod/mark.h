@@ -41,21 +41,26 @@ struct kgc_mark_cache {
 
 /**
  * struct kgc_mark_ops - how the marker reads the heap
- * @read: copy @len bytes of heap at user address @addr into @buf; pages
- *	that are not resident read as zero. Return 0 or -errno.
- * @read_bits: copy @nwords 64-bit words of the pointer bitmap starting at
- *	bitmap word @word (covering heap words @word * 64 ...). Return 0 or
- *	-errno; a heap without a bitmap reads all ones (conservative).
+ * @read: the @len bytes of heap at user address @addr: in place when the
+ *	reader can (they lie in one page it holds), else copied into @buf;
+ *	pages that are not resident read as zero. Return the words, or NULL
+ *	on error.
+ * @read_bits: the @nwords 64-bit words of the pointer bitmap starting at
+ *	bitmap word @word (covering heap words @word * 64 ...), in place or
+ *	in @buf like @read; a heap without a bitmap reads all ones
+ *	(conservative). Return the words, or NULL on error.
  * @release: drop what the reads left in @cache (may be NULL)
  *
  * Each gets the worker's @cache, which the marker releases at the end of
- * every drain.
+ * every drain. Words returned in place stay readable until the next call
+ * of the same op with the same @cache, or its release; user space may
+ * write them meanwhile, so the marker reads each word once.
  */
 struct kgc_mark_ops {
-	int (*read)(void *ctx, struct kgc_mark_cache *cache, u64 addr,
-		    void *buf, size_t len);
-	int (*read_bits)(void *ctx, struct kgc_mark_cache *cache, u64 word,
-			 u64 *bits, size_t nwords);
+	const u64 *(*read)(void *ctx, struct kgc_mark_cache *cache, u64 addr,
+			   u64 *buf, size_t len);
+	const u64 *(*read_bits)(void *ctx, struct kgc_mark_cache *cache,
+				u64 word, u64 *buf, size_t nwords);
 	void (*release)(void *ctx, struct kgc_mark_cache *cache);
 };
 

@@ -26,6 +26,37 @@ static void kgc_span_test_carve(struct kunit *test)
 }
 
 /*
+ * The reciprocal object index equals the division at every byte offset of
+ * a span of every size class, is past the end after the last object, and
+ * a large span has its one object.
+ */
+static void kgc_span_test_objindex(struct kunit *test)
+{
+	struct kgc_span *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	u64 off, bytes;
+	u32 c, bad = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	for (c = 1; c < KGC_NR_SIZE_CLASSES; c++) {
+		kgc_span_init(s, 8, kgc_class_npages[c], KGC_SPANCLASS(c, 0));
+		bytes = (u64)kgc_class_npages[c] << KGC_PAGE_SHIFT;
+		for (off = 0; off < bytes; off++) {
+			u32 want = off / s->elemsize;
+
+			if (want > s->nelems)
+				want = s->nelems;
+			bad += kgc_span_objindex(s, off) != want;
+		}
+		KUNIT_EXPECT_EQ(test, kgc_span_objindex(s, bytes), s->nelems);
+	}
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	kgc_span_init(s, 8, 3, KGC_SPANCLASS(0, 0));
+	KUNIT_EXPECT_EQ(test, kgc_span_objindex(s, 0), 0U);
+	KUNIT_EXPECT_EQ(test, kgc_span_objindex(s, 3 * KGC_PAGE_SIZE - 1), 0U);
+	KUNIT_EXPECT_EQ(test, kgc_span_objindex(s, 3 * KGC_PAGE_SIZE), 1U);
+}
+
+/*
  * An mcache skips allocated objects: giving a span back with a higher
  * freeindex allocates exactly the free objects in between.
  */
@@ -91,6 +122,7 @@ static void kgc_span_test_free_all(struct kunit *test)
 
 static struct kunit_case kgc_span_test_cases[] = {
 	KUNIT_CASE(kgc_span_test_carve),
+	KUNIT_CASE(kgc_span_test_objindex),
 	KUNIT_CASE(kgc_span_test_alloc_range_skips_allocated),
 	KUNIT_CASE(kgc_span_test_desc_tail_bits),
 	KUNIT_CASE(kgc_span_test_free_all),

@@ -39,9 +39,12 @@ void kgc_span_init(struct kgc_span *s, unsigned long start,
 	if (sizeclass) {
 		s->elemsize = kgc_class_size[sizeclass];
 		s->nelems = (npages << KGC_PAGE_SHIFT) / s->elemsize;
+		s->divmul = s->nelems > 1 ?
+			    (u32)DIV_ROUND_UP_ULL(1ULL << 32, s->elemsize) : 0;
 	} else {
 		s->elemsize = npages << KGC_PAGE_SHIFT;
 		s->nelems = 1;
+		s->divmul = 0;
 	}
 	s->freeindex = 0;
 	s->alloccount = 0;

@@ -28,6 +28,9 @@ enum kgc_span_state {
  * @elemsize: bytes per object (the whole span for a large object)
  * @spanclass: span class; size class 0 for large objects
  * @nelems: number of objects
+ * @divmul: ceil(2^32 / @elemsize) for a span of several objects, 0 for a
+ *	large one: the object index of a byte offset without a division (see
+ *	kgc_span_objindex())
  * @freeindex: every object below this index is allocated
  * @alloccount: number of allocated objects (cached spans: as of hand-out)
  * @state: &enum kgc_span_state
@@ -57,6 +60,7 @@ struct kgc_span {
 	unsigned long elemsize;
 	u32 spanclass;
 	u32 nelems;
+	u32 divmul;
 	u32 freeindex;
 	u32 alloccount;
 	u8 state;
@@ -101,6 +105,29 @@ static inline bool kgc_span_full(const struct kgc_span *s)
 static inline u64 kgc_span_base(const struct kgc_span *s, u64 heap_base)
 {
 	return heap_base + ((u64)s->start << KGC_PAGE_SHIFT);
+}
+
+/**
+ * kgc_span_objindex() - the object a byte offset into a span falls in
+ * @s: span
+ * @off: byte offset from the span's first object
+ *
+ * The marker asks this for every pointer it follows; a 64-bit division
+ * costs tens of cycles (far more under emulation), a multiplication by the
+ * span's reciprocal @divmul one. (off * ceil(2^32 / size)) >> 32 equals
+ * off / size while off * size < 2^32, which holds for every offset inside
+ * a span of a small size class (KUnit checks every class exhaustively); a
+ * large span has one object.
+ *
+ * Return: the index; @s->nelems or more when @off is past the last object.
+ */
+static inline u32 kgc_span_objindex(const struct kgc_span *s, u64 off)
+{
+	if (!s->divmul)
+		return off < s->elemsize ? 0 : s->nelems;
+	if (off >= (u64)s->nelems * s->elemsize)
+		return s->nelems;
+	return (u32)((off * s->divmul) >> 32);
 }
 
 #endif /* _KGC_SPAN_H */

@@ -17,25 +17,30 @@ static u64 *bitmap;	/* one bit per heap word */
 static u64 base;
 static bool conservative;
 
-static int fake_read(void *ctx, struct kgc_mark_cache *cache, u64 addr,
-		     void *buf, size_t len)
+/*
+ * In place, like the module for words within one page; the bitmap as a
+ * copy, like the module when it straddles pages.
+ */
+static const u64 *fake_read(void *ctx, struct kgc_mark_cache *cache,
+			    u64 addr, u64 *buf, size_t len)
 {
 	(void)ctx;
 	(void)cache;
-	memcpy(buf, mem + (addr - base), len);
-	return 0;
+	(void)buf;
+	(void)len;
+	return (const u64 *)(mem + (addr - base));
 }
 
-static int fake_read_bits(void *ctx, struct kgc_mark_cache *cache, u64 word,
-			  u64 *bits, size_t n)
+static const u64 *fake_read_bits(void *ctx, struct kgc_mark_cache *cache,
+				 u64 word, u64 *buf, size_t n)
 {
 	(void)ctx;
 	(void)cache;
 	if (conservative)
-		memset(bits, 0xff, n * 8);
+		memset(buf, 0xff, n * 8);
 	else
-		memcpy(bits, bitmap + word, n * 8);
-	return 0;
+		memcpy(buf, bitmap + word, n * 8);
+	return buf;
 }
 
 static const struct kgc_mark_ops fake_ops = {
