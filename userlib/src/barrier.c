@@ -127,7 +127,7 @@ int wbbuf_flush(struct kgc_thread *t)
  * Return: true once @t delivered its stack scan for the cycle in progress
  * (a stale answer is "grey": the cycle count only grows).
  */
-static bool wbbuf_stack_black(const struct kgc_thread *t)
+static inline bool wbbuf_stack_black(const struct kgc_thread *t)
 {
 	uint64_t cycle = __atomic_load_n(&kgc_ctl()->num_gc,
 					 __ATOMIC_RELAXED) + 1;
@@ -141,6 +141,7 @@ static bool wbbuf_stack_black(const struct kgc_thread *t)
  * @old: the value overwritten
  * @val: the value stored: recorded only while the thread's stack is grey
  */
+static inline __attribute__((always_inline))
 void wbbuf_record(struct kgc_thread *t, void *old, void *val)
 {
 	struct wbbuf *b = &t->wbbuf;
@@ -157,20 +158,18 @@ void wbbuf_record(struct kgc_thread *t, void *old, void *val)
 	kgc_signal_fence();	/* the count before the caller's store */
 }
 
-KGC_EXPORT void kgc_barrier_slow(void **slot, void *val)
+/*
+ * The rare cases of kgc_barrier_slow(), out of line so that the common one
+ * needs no stack frame: no thread state yet, a full buffer, the broken
+ * barrier of the tests.
+ */
+static __attribute__((noinline)) void barrier_slower(void **slot, void *val)
 {
 	struct kgc_thread *t = kgc_curthread;
 	int saved_errno;
 
 	if (unlikely(kgc_heap.cfg.debug & KGC_DEBUG_NOBARRIER)) {
 		*slot = val;	/* broken on purpose (tests only) */
-		return;
-	}
-	/* The common case: an attached thread with room in its buffer. */
-	if (likely(t && __atomic_load_n(&t->attached, __ATOMIC_RELAXED) &&
-		   t->wbbuf.next + 2 <= KGC_WBBUF_ENTRIES)) {
-		wbbuf_record(t, *slot, val);
-		*slot = val;
 		return;
 	}
 	saved_errno = errno;	/* a store never changes errno */
@@ -197,4 +196,22 @@ KGC_EXPORT void kgc_barrier_slow(void **slot, void *val)
 	}
 	*slot = val;
 	errno = saved_errno;
+}
+
+KGC_EXPORT void kgc_barrier_slow(void **slot, void *val)
+{
+	struct kgc_thread *t = kgc_curthread;
+
+	/*
+	 * The common case: an attached thread with room in its buffer, the
+	 * barrier not broken on purpose (KGC_DEBUG_NOBARRIER).
+	 */
+	if (likely(t && __atomic_load_n(&t->attached, __ATOMIC_RELAXED) &&
+		   t->wbbuf.next + 2 <= KGC_WBBUF_ENTRIES &&
+		   !(kgc_heap.cfg.debug & KGC_DEBUG_NOBARRIER))) {
+		wbbuf_record(t, *slot, val);
+		*slot = val;
+		return;
+	}
+	barrier_slower(slot, val);
 }

@@ -242,7 +242,6 @@ struct wbbuf {
 
 size_t wbbuf_filter(uint64_t *ptrs, size_t n, uintptr_t lo, uintptr_t hi);
 int wbbuf_flush(struct kgc_thread *t);
-void wbbuf_record(struct kgc_thread *t, void *old, void *val);
 
 /* thread.c */
 
