@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "kgc_cgroup_util.h"
 #include "kgc_lib_util.h"
 
 struct node {
@@ -678,6 +679,44 @@ TEST_F_TIMEOUT(heap, idle_heap_returns_to_live, 120)
 		ASSERT_EQ((int)(i & 0xff) | 1, idle_keep[i][IDLE_OBJ - 1]);
 	}
 	ASSERT_EQ(0, kgc_remove_roots(idle_keep));
+}
+
+/*
+ * Without a limit of its own, a program's memory limit is its cgroup's
+ * memory.max, and follows it: a new memory.max applies from the next
+ * cycle on. KGC_MEMLIMIT or kgc_set_memory_limit() replace it.
+ */
+TEST(memory_max_is_the_default_limit)
+{
+	struct kgc_heap_stats st;
+	char cg[256];
+	int ret;
+
+	ret = cg_enter(cg, sizeof(cg));
+	if (ret)
+		SKIP(return, "no memory cgroup (%d)", ret);
+	ASSERT_EQ(0, cg_set(cg, "memory.max", 300 << 20));
+	ret = test_heap_init(TEST_HEAP_RESERVE);
+	if (ret == -ENOENT) {
+		cg_leave(cg);
+		SKIP(return, "%s", kgc_last_error());
+	}
+	ASSERT_EQ(0, ret);
+	st = read_stats();
+	ASSERT_NE(0, st.sz);
+	EXPECT_EQ(300 << 20, st.memory_limit);
+	EXPECT_GE((300 << 20) / 20 * 19, st.next_gc);
+	ASSERT_EQ(0, cg_set(cg, "memory.max", 200 << 20));
+	ASSERT_EQ(0, kgc_gc());
+	st = read_stats();
+	EXPECT_EQ(200 << 20, st.memory_limit);
+	ASSERT_EQ(0, kgc_set_memory_limit(KGC_NO_MEMORY_LIMIT));
+	ASSERT_EQ(0, cg_set(cg, "memory.max", 100 << 20));
+	ASSERT_EQ(0, kgc_gc());
+	st = read_stats();
+	EXPECT_EQ(KGC_NO_MEMORY_LIMIT, st.memory_limit);
+	kgc_shutdown();
+	cg_leave(cg);
 }
 
 /* gctrace prints one line per cycle on stderr. */

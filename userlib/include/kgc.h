@@ -93,7 +93,8 @@ extern "C" {
  * @debug: KGC_DEBUG_* flags; KGC_DEBUG from the environment adds to them
  * @memory_limit: soft limit on the memory the heap uses, in bytes;
  *	KGC_NO_MEMORY_LIMIT for none; 0 means "not set" (KGC_MEMLIMIT, else
- *	no limit)
+ *	the kernel's default: the tightest memory.max of the process's memory
+ *	cgroup and its ancestors, followed as it changes; none without one)
  * @heap_reserve: address space to reserve for the heap, rounded up to the
  *	64 MiB arena size and capped at what the kernel allows; 0 means "not
  *	set" (KGC_HEAP_RESERVE, else KGC_DEFAULT_HEAP_RESERVE). Pages are only

@@ -128,6 +128,7 @@ KGC_EXPORT int kgc_set_gc_percent(int percent)
 
 KGC_EXPORT int kgc_set_memory_limit(int64_t bytes)
 {
+	bool was_set;
 	int64_t old;
 	int err;
 
@@ -141,10 +142,14 @@ KGC_EXPORT int kgc_set_memory_limit(int64_t bytes)
 		return kgc_err_noheap("kgc_set_memory_limit");
 	}
 	old = kgc_heap.cfg.memory_limit;
+	was_set = kgc_heap.cfg.memory_limit_set;
 	kgc_heap.cfg.memory_limit = bytes;
+	kgc_heap.cfg.memory_limit_set = true;
 	err = kgc_apply_settings();
-	if (err)
+	if (err) {
 		kgc_heap.cfg.memory_limit = old;
+		kgc_heap.cfg.memory_limit_set = was_set;
+	}
 	pthread_mutex_unlock(&kgc_heap.lock);
 	return err;
 }
@@ -190,7 +195,6 @@ KGC_EXPORT int kgc_read_stats(struct kgc_heap_stats *st)
 	s.threads = kgc_heap.nthreads;
 	s.gc_percent = kgc_heap.cfg.gc_percent;
 	s.debug = kgc_heap.cfg.debug;
-	s.memory_limit = kgc_heap.cfg.memory_limit;
 	s.heap_reserved = kgc_heap.arena_end - kgc_heap.arena_start;
 	pthread_mutex_unlock(&kgc_heap.lock);
 
@@ -224,6 +228,9 @@ KGC_EXPORT int kgc_read_stats(struct kgc_heap_stats *st)
 	s.signal_handshakes = c.signal_handshakes;
 	kgc_roots_count(&s.roots, &s.root_bytes);
 
+	/* The limit in effect: the kernel's (its default follows the cgroup). */
+	s.memory_limit = gs.memory_limit == KGC_GC_OFF ? KGC_NO_MEMORY_LIMIT :
+			 (int64_t)gs.memory_limit;
 	s.num_gc = gs.num_gc;
 	s.num_forced_gc = gs.num_forced_gc;
 	s.pause_total_ns = gs.pause_total_ns;

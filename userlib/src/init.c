@@ -418,6 +418,7 @@ int kgc_config_resolve(const struct kgc_options *opts, struct kgc_config *cfg)
 		cfg->memory_limit = o.memory_limit;
 	else if (!env)
 		cfg->memory_limit = KGC_NO_MEMORY_LIMIT;
+	cfg->memory_limit_set = o.memory_limit || env;
 
 	env = kgc_getenv(cfg, "KGC_HEAP_RESERVE");
 	if (env) {
@@ -675,7 +676,8 @@ int kgc_apply_settings(void)
 
 	err = kgc_gc_set(KGC_GC_SET_PERCENT, cfg->gc_percent == KGC_GOGC_OFF ?
 			 KGC_GC_OFF : (uint64_t)cfg->gc_percent, "GOGC");
-	if (!err)
+	/* Not set: the kernel's default (the cgroup's memory.max) stays. */
+	if (!err && cfg->memory_limit_set)
 		err = kgc_gc_set(KGC_GC_SET_LIMIT,
 				 cfg->memory_limit == KGC_NO_MEMORY_LIMIT ?
 				 KGC_GC_OFF : (uint64_t)cfg->memory_limit,
@@ -794,9 +796,11 @@ KGC_EXPORT int kgc_init(const struct kgc_options *opts)
 
 	if (cfg.debug & KGC_DEBUG_GCTRACE)
 		fprintf(stderr,
-			"kgc: heap %zu MiB at %p, pointer bitmap at %p, gc %d%%, memory limit %" PRId64 ", signal %d, libkgc %s\n",
+			"kgc: heap %zu MiB at %p, pointer bitmap at %p, gc %d%%, memory limit %" PRId64 "%s, signal %d, libkgc %s\n",
 			len >> 20, heap, bitmap, cfg.gc_percent,
-			cfg.memory_limit, cfg.signo, KGC_VERSION_STR);
+			cfg.memory_limit,
+			cfg.memory_limit_set ? "" : " (or the cgroup's memory.max)",
+			cfg.signo, KGC_VERSION_STR);
 	pthread_mutex_unlock(&kgc_heap.lock);
 	return 0;
 

@@ -84,6 +84,9 @@ int kgc_seterr(int err, const char *fmt, ...)
  * @gc_percent: GOGC, KGC_GOGC_OFF for off
  * @debug: KGC_DEBUG_* flags
  * @memory_limit: bytes, KGC_NO_MEMORY_LIMIT for none
+ * @memory_limit_set: @memory_limit was given (option, KGC_MEMLIMIT or
+ *	kgc_set_memory_limit()); else the kernel keeps its default, the
+ *	cgroup's memory.max
  * @heap_reserve: bytes asked for (before rounding and capping)
  * @flags: KGC_INIT_* flags
  * @signo: the safepoint signal
@@ -93,6 +96,7 @@ struct kgc_config {
 	int gc_percent;
 	unsigned int debug;
 	int64_t memory_limit;
+	bool memory_limit_set;
 	size_t heap_reserve;
 	unsigned int flags;
 	int signo;

@@ -114,6 +114,25 @@ static void test_settings_go_to_the_kernel(void)
 	kgc_shutdown();
 	CHECK_EQ(kgc_set_gc_percent(10), -EINVAL);
 
+	/*
+	 * No limit configured: the kernel's default (here as if the cgroup
+	 * had memory.max = 300 MiB) is left alone and reported; an explicit
+	 * KGC_NO_MEMORY_LIMIT replaces it.
+	 */
+	fake_kernel_install();
+	fk.memory_limit = 300 << 20;
+	REQUIRE_EQ(kgc_init(&(struct kgc_options){ .sz = sizeof(opts),
+			.heap_reserve = KGC_ARENA_SIZE,
+			.flags = KGC_INIT_NOENV | KGC_INIT_NOAUTOROOTS }), 0);
+	CHECK_EQ(fk.memory_limit, 300 << 20);
+	REQUIRE_EQ(kgc_read_stats(&st), 0);
+	CHECK_EQ(st.memory_limit, 300 << 20);
+	CHECK_EQ(kgc_set_memory_limit(KGC_NO_MEMORY_LIMIT), 0);
+	CHECK(fk.memory_limit == KGC_GC_OFF);
+	REQUIRE_EQ(kgc_read_stats(&st), 0);
+	CHECK(st.memory_limit == KGC_NO_MEMORY_LIMIT);
+	kgc_shutdown();
+
 	/* Options at init; nobarrier and gctrace stay in the library. */
 	fake_kernel_install();
 	REQUIRE_EQ(kgc_init(&opts), 0);

@@ -775,6 +775,7 @@ void fake_kernel_install(void)
 			   (1ULL << KGC_IOC_NR_GC) |
 			   (1ULL << KGC_IOC_NR_GC_STATS);
 	fk.max_heap_size = 256ULL << 20;
+	fk.memory_limit = KGC_GC_OFF;	/* no cgroup memory.max */
 	fk.more_cap = KGC_REFILL_MORE_MAX;
 	fk.page_size = KGC_PAGE_SIZE;
 	fk.nr_size_classes = KGC_NR_SIZE_CLASSES;

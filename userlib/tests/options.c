@@ -206,6 +206,7 @@ static void test_defaults(void)
 	REQUIRE_EQ(kgc_config_resolve(NULL, &cfg), 0);
 	CHECK_EQ(cfg.gc_percent, 100);
 	CHECK(cfg.memory_limit == KGC_NO_MEMORY_LIMIT);
+	CHECK(!cfg.memory_limit_set);	/* the kernel's cgroup default */
 	CHECK(cfg.heap_reserve == KGC_DEFAULT_HEAP_RESERVE);
 	CHECK_EQ(cfg.debug, 0);
 	CHECK(!strcmp(cfg.device, "/dev/kgc"));
@@ -223,6 +224,7 @@ static void test_environment(void)
 	REQUIRE_EQ(kgc_config_resolve(NULL, &cfg), 0);
 	CHECK_EQ(cfg.gc_percent, KGC_GOGC_OFF);
 	CHECK_EQ(cfg.memory_limit, 512 << 20);
+	CHECK(cfg.memory_limit_set);
 	CHECK_EQ(cfg.heap_reserve, 1ULL << 30);
 	CHECK_EQ(cfg.debug, KGC_DEBUG_GCTRACE | KGC_DEBUG_POISON);
 
@@ -233,6 +235,7 @@ static void test_environment(void)
 	setenv("KGC_MEMLIMIT", "off", 1);
 	REQUIRE_EQ(kgc_config_resolve(NULL, &cfg), 0);
 	CHECK(cfg.memory_limit == KGC_NO_MEMORY_LIMIT);
+	CHECK(cfg.memory_limit_set);	/* "off" overrides the cgroup's */
 	clear_env();
 }
 
