@@ -591,21 +591,6 @@ TEST_F(heap, collection_keeps_reachable_frees_garbage)
 	ASSERT_EQ(0, kgc_remove_roots(&global_tree));
 }
 
-static long vmrss_kib(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kb = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return kb;
-}
-
 #define IDLE_OBJ	1024
 #define IDLE_KEEP	4096		/* 4 MiB stays live */
 static unsigned char *idle_keep[IDLE_KEEP];
@@ -631,7 +616,7 @@ TEST_F_TIMEOUT(heap, idle_heap_returns_to_live, 120)
 
 	HEAP_REQUIRED();
 	ASSERT_EQ(0, kgc_add_roots(idle_keep, sizeof(idle_keep), NULL));
-	rss0 = vmrss_kib();
+	rss0 = status_kb("VmRSS:");
 	for (i = 0; i < IDLE_KEEP; i++) {
 		idle_keep[i] = kgc_alloc_noscan(IDLE_OBJ);
 		ASSERT_NE(NULL, idle_keep[i]);
@@ -646,7 +631,7 @@ TEST_F_TIMEOUT(heap, idle_heap_returns_to_live, 120)
 	}
 	a = read_stats();
 	ASSERT_NE(0, a.sz);
-	rss1 = vmrss_kib();
+	rss1 = status_kb("VmRSS:");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		usleep(100000);
@@ -655,7 +640,7 @@ TEST_F_TIMEOUT(heap, idle_heap_returns_to_live, 120)
 		waited = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	} while ((b.num_gc == a.num_gc || b.heap_resident * 5 > live * 6) &&
 		 waited < 60);
-	rss2 = vmrss_kib();
+	rss2 = status_kb("VmRSS:");
 	printf("# after %.1f s idle: %llu -> %llu cycles, heap resident %llu KiB (live %llu KiB), VmRSS +%ld -> +%ld KiB\n",
 	       waited, (unsigned long long)a.num_gc,
 	       (unsigned long long)b.num_gc,

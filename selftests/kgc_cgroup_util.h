@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Memory cgroup helpers of the kselftests (cgroup v2 at /sys/fs/cgroup):
- * make a child cgroup, move the calling process into it and out again,
- * read and write its files.
+ * Memory helpers of the kselftests: the process's own figures from
+ * /proc/self/status, and memory cgroups (v2 at /sys/fs/cgroup): make a
+ * child cgroup, move the calling process into it and out again, read and
+ * write its files.
  */
 #ifndef _KGC_CGROUP_UTIL_H
 #define _KGC_CGROUP_UTIL_H
@@ -16,6 +17,22 @@
 #include <unistd.h>
 
 #define CG_ROOT		"/sys/fs/cgroup"
+
+/* A field of /proc/self/status in KiB, e.g. "VmRSS:"; -1 if missing. */
+static inline long status_kb(const char *field)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, strlen(field)))
+			kb = strtol(line + strlen(field), NULL, 10);
+	fclose(f);
+	return kb;
+}
 
 static inline int write_str(const char *path, const char *s)
 {

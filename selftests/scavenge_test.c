@@ -38,22 +38,6 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* A field of /proc/self/status in KiB, e.g. "VmRSS:". */
-static long status_kb(const char *field)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, strlen(field)))
-			kb = strtol(line + strlen(field), NULL, 10);
-	fclose(f);
-	return kb;
-}
-
 static long rss_mib(void)
 {
 	return status_kb("VmRSS:") / 1024;
