@@ -116,6 +116,103 @@ static void test_double_and_foreign_put(void)
 	kgc_mheap_destroy(&h);
 }
 
+/*
+ * The batched refill's entry points: kgc_mheap_take() hands out distinct
+ * spans of the class until the heap is full, kgc_mheap_untake() makes one
+ * as if never handed out, kgc_mheap_put() gives a batch back and stops at
+ * the first bad entry (keeping what came before it), and
+ * kgc_mheap_refill_valid() refuses every malformed batch.
+ */
+static void test_batch_take_untake_put(void)
+{
+	const u32 sc = KGC_SPANCLASS(5, 0);
+	struct kgc_span_mark m[4];
+	struct kgc_span_desc d[8], again;
+	struct kgc_refill r;
+	struct kgc_stats st = { 0 };
+	struct kgc_mheap h;
+	int i, j, n;
+
+	ASSERT(!kgc_mheap_init(&h, BASE, KGC_ARENA_PAGES));
+	for (i = 0; i < 8; i++) {
+		ASSERT(kgc_mheap_take(&h, sc, NULL, false, &d[i]) == 0);
+		EXPECT_EQ(d[i].nelems, kgc_class_nelems(5));
+		EXPECT_EQ(d[i].freeindex, 0);
+		for (j = 0; j < i; j++)
+			EXPECT(d[j].base != d[i].base);
+	}
+	kgc_mheap_stats(&h, &st);
+	EXPECT_EQ(st.spans_cached, 8);
+
+	/* Untaken: not cached any more, and handed out again. */
+	kgc_mheap_untake(&h, d[7].base, d[7].freeindex);
+	kgc_mheap_stats(&h, &st);
+	EXPECT_EQ(st.spans_cached, 7);
+	ASSERT(kgc_mheap_take(&h, sc, NULL, false, &again) == 0);
+	EXPECT_EQ(again.base, d[7].base);
+	EXPECT_EQ(again.freeindex, 0);
+
+	/* A batch with a bad third entry: the first two go back. */
+	m[0] = (struct kgc_span_mark){ .base = d[0].base, .freeindex = 3 };
+	m[1] = (struct kgc_span_mark){ .base = d[1].base,
+				       .freeindex = d[1].nelems };
+	m[2] = (struct kgc_span_mark){ .base = d[2].base,
+				       .freeindex = d[2].nelems + 1 };
+	m[3] = (struct kgc_span_mark){ .base = d[3].base, .freeindex = 1 };
+	EXPECT_EQ(kgc_mheap_put(&h, m, 4, false), -EINVAL);
+	kgc_mheap_stats(&h, &st);
+	EXPECT_EQ(st.spans_cached, 6);
+	/* A given-back span cannot be given back twice; reserved must be 0. */
+	EXPECT_EQ(kgc_mheap_put(&h, m, 1, false), -EINVAL);
+	m[2].freeindex = 0;
+	m[2].resv = 1;
+	EXPECT_EQ(kgc_mheap_put(&h, &m[2], 1, false), -EINVAL);
+	m[2].resv = 0;
+	EXPECT_EQ(kgc_mheap_put(&h, &m[2], 2, false), 0);
+	kgc_mheap_stats(&h, &st);
+	EXPECT_EQ(st.spans_cached, 4);
+
+	/* The partly used span comes back with its 3 objects allocated. */
+	for (n = 0; n < 16; n++) {
+		ASSERT(kgc_mheap_take(&h, sc, NULL, false, &again) == 0);
+		if (again.base == d[0].base)
+			break;
+	}
+	EXPECT_EQ(again.base, d[0].base);
+	EXPECT_EQ(again.freeindex, 3);
+
+	/* Malformed batches. */
+	memset(&r, 0, sizeof(r));
+	r.spanclass = sc;
+	EXPECT_EQ(kgc_mheap_refill_valid(&r), 0);
+	r.more_max = KGC_REFILL_MORE_MAX + 1;
+	r.more = 0x1000;
+	EXPECT_EQ(kgc_mheap_refill_valid(&r), -EINVAL);
+	r.more_max = 1;
+	r.more = 0;
+	EXPECT_EQ(kgc_mheap_refill_valid(&r), -EINVAL);
+	r.more = 0x1000;
+	EXPECT_EQ(kgc_mheap_refill_valid(&r), 0);
+	r.nputs = KGC_REFILL_PUTS_MAX + 1;
+	r.puts = 0x2000;
+	EXPECT_EQ(kgc_mheap_refill_valid(&r), -EINVAL);
+	r.nputs = 1;
+	r.puts = 0;
+	EXPECT_EQ(kgc_mheap_refill_valid(&r), -EINVAL);
+	r.puts = 0x2000;
+	EXPECT_EQ(kgc_mheap_refill_valid(&r), 0);
+	r.resv2 = 1;
+	EXPECT_EQ(kgc_mheap_refill_valid(&r), -EINVAL);
+	r.resv2 = 0;
+	/* More spans of no class. */
+	r.spanclass = KGC_NO_SPANCLASS;
+	EXPECT_EQ(kgc_mheap_refill_valid(&r), -EINVAL);
+	r.more_max = 0;
+	r.more = 0;
+	EXPECT_EQ(kgc_mheap_refill_valid(&r), 0);	/* puts only */
+	kgc_mheap_destroy(&h);
+}
+
 /* Init refuses bad sizes and unwinds cleanly when allocation fails. */
 static void test_init_errors(void)
 {
@@ -257,6 +354,7 @@ static void test_random_walk_matches_model(void)
 static const struct tap_test tests[] = {
 	TEST(class_geometry, 0),
 	TEST(double_and_foreign_put, 0),
+	TEST(batch_take_untake_put, 0),
 	TEST(init_errors, 0),
 	TEST(grow_failure, 0),
 	TEST(random_walk_matches_model, 0),
