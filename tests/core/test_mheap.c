@@ -123,6 +123,26 @@ static void test_double_and_foreign_put(void)
  * the first bad entry (keeping what came before it), and
  * kgc_mheap_refill_valid() refuses every malformed batch.
  */
+static const struct batch_case {
+	u32 spanclass, more_max, nputs, resv2;
+	u64 more, puts;
+	int want;
+} batch_cases[] = {
+	{ KGC_SPANCLASS(5, 0), 0, 0, 0, 0, 0, 0 },
+	{ KGC_SPANCLASS(5, 0), KGC_REFILL_MORE_MAX + 1, 0, 0, 0x1000, 0,
+	  -EINVAL },
+	{ KGC_SPANCLASS(5, 0), 1, 0, 0, 0, 0, -EINVAL },	/* no buffer */
+	{ KGC_SPANCLASS(5, 0), 1, 0, 0, 0x1000, 0, 0 },
+	{ KGC_SPANCLASS(5, 0), 1, KGC_REFILL_PUTS_MAX + 1, 0, 0x1000, 0x2000,
+	  -EINVAL },
+	{ KGC_SPANCLASS(5, 0), 1, 1, 0, 0x1000, 0, -EINVAL },	/* no buffer */
+	{ KGC_SPANCLASS(5, 0), 1, 1, 0, 0x1000, 0x2000, 0 },
+	{ KGC_SPANCLASS(5, 0), 1, 1, 1, 0x1000, 0x2000, -EINVAL },
+	/* More spans of no class; puts alone are fine. */
+	{ KGC_NO_SPANCLASS, 1, 1, 0, 0x1000, 0x2000, -EINVAL },
+	{ KGC_NO_SPANCLASS, 0, 1, 0, 0, 0x2000, 0 },
+};
+
 static void test_batch_take_untake_put(void)
 {
 	const u32 sc = KGC_SPANCLASS(5, 0);
@@ -181,35 +201,19 @@ static void test_batch_take_untake_put(void)
 	EXPECT_EQ(again.base, d[0].base);
 	EXPECT_EQ(again.freeindex, 3);
 
-	/* Malformed batches. */
-	memset(&r, 0, sizeof(r));
-	r.spanclass = sc;
-	EXPECT_EQ(kgc_mheap_refill_valid(&r), 0);
-	r.more_max = KGC_REFILL_MORE_MAX + 1;
-	r.more = 0x1000;
-	EXPECT_EQ(kgc_mheap_refill_valid(&r), -EINVAL);
-	r.more_max = 1;
-	r.more = 0;
-	EXPECT_EQ(kgc_mheap_refill_valid(&r), -EINVAL);
-	r.more = 0x1000;
-	EXPECT_EQ(kgc_mheap_refill_valid(&r), 0);
-	r.nputs = KGC_REFILL_PUTS_MAX + 1;
-	r.puts = 0x2000;
-	EXPECT_EQ(kgc_mheap_refill_valid(&r), -EINVAL);
-	r.nputs = 1;
-	r.puts = 0;
-	EXPECT_EQ(kgc_mheap_refill_valid(&r), -EINVAL);
-	r.puts = 0x2000;
-	EXPECT_EQ(kgc_mheap_refill_valid(&r), 0);
-	r.resv2 = 1;
-	EXPECT_EQ(kgc_mheap_refill_valid(&r), -EINVAL);
-	r.resv2 = 0;
-	/* More spans of no class. */
-	r.spanclass = KGC_NO_SPANCLASS;
-	EXPECT_EQ(kgc_mheap_refill_valid(&r), -EINVAL);
-	r.more_max = 0;
-	r.more = 0;
-	EXPECT_EQ(kgc_mheap_refill_valid(&r), 0);	/* puts only */
+	/* Batch fields, each case from a zeroed request. */
+	for (i = 0; i < (int)ARRAY_SIZE(batch_cases); i++) {
+		const struct batch_case *c = &batch_cases[i];
+
+		memset(&r, 0, sizeof(r));
+		r.spanclass = c->spanclass;
+		r.more_max = c->more_max;
+		r.more = c->more;
+		r.nputs = c->nputs;
+		r.puts = c->puts;
+		r.resv2 = c->resv2;
+		EXPECT_EQ(kgc_mheap_refill_valid(&r), c->want);
+	}
 	kgc_mheap_destroy(&h);
 }
 
