@@ -221,30 +221,34 @@ static vm_fault_t kgc_heap_fault(struct vm_fault *vmf)
 	return 0;
 }
 
-/* The marker's page cache slots: heap data and pointer bitmap. */
-enum { KGC_PCACHE_DATA, KGC_PCACHE_BITS };
-
 /*
- * The page at @idx for a marker, from its cache when it is the page read
- * last and no run of pages has left the store since it was looked up;
- * else looked up (with a reference the cache keeps). NULL: not resident.
- * The count of drops is read before the lookup, so a drop that races with
- * it moves the count past the cached value.
+ * The page at @idx of the heap's window for a marker, from its cache when
+ * it is the page this kind of read hit last and no run of pages has left
+ * the store since it was looked up; else looked up (with a reference the
+ * cache keeps) and cached. @start is the window offset of the kind's
+ * space (0 or KGC_BITMAP_WINDOW). NULL: not resident. The count of drops
+ * is read before the lookup, so a drop that races with it moves the count
+ * past the cached value.
  */
 static struct page *kgc_heap_cached_page(struct kgc_heap *heap,
-					 struct kgc_mark_cache *c, int slot,
-					 unsigned long idx)
+					 struct kgc_mark_cache *c, int kind,
+					 u64 start, unsigned long idx)
 {
 	long gen = atomic_long_read_acquire(&heap->drops);
+	u64 off = ((u64)idx << PAGE_SHIFT) - start;
+	struct page *page = c->priv[kind];
 
-	if (c->page[slot] && c->idx[slot] == idx && c->gen[slot] == gen)
-		return c->page[slot];
-	if (c->page[slot])
-		put_page(c->page[slot]);
-	c->page[slot] = kgc_heap_get_page(heap, idx);
-	c->idx[slot] = idx;
-	c->gen[slot] = gen;
-	return c->page[slot];
+	if (page && c->off[kind] == off && c->gen[kind] == gen)
+		return page;
+	if (page)
+		put_page(page);
+	page = kgc_heap_get_page(heap, idx);
+	c->priv[kind] = page;
+	c->kaddr[kind] = page ? page_address(page) : NULL;
+	c->off[kind] = off;
+	c->gen[kind] = gen;
+	c->genp = &heap->drops;
+	return page;
 }
 
 /*
@@ -254,10 +258,10 @@ static struct page *kgc_heap_cached_page(struct kgc_heap *heap,
  * as it was: a dropped run is free, so nothing live was on it.
  */
 static void kgc_heap_copy(struct kgc_heap *heap, struct kgc_mark_cache *c,
-			  int slot, unsigned long idx, unsigned int off,
-			  void *buf, size_t len)
+			  int kind, u64 start, unsigned long idx,
+			  unsigned int off, void *buf, size_t len)
 {
-	struct page *page = kgc_heap_cached_page(heap, c, slot, idx);
+	struct page *page = kgc_heap_cached_page(heap, c, kind, start, idx);
 	void *kaddr;
 
 	if (!page) {
@@ -273,17 +277,18 @@ static void kgc_heap_copy(struct kgc_heap *heap, struct kgc_mark_cache *c,
  * Read @len bytes at byte @off of the heap's window for the marker: in
  * place when they lie in one resident page (the cache holds a reference
  * to it, and heap pages are never highmem: GFP_HIGHUSER on x86-64 is
- * ZONE_NORMAL, so page_address() is the direct map), else copied into
- * @buf page by page.
+ * ZONE_NORMAL, so page_address() is the direct map, which the marker then
+ * reads without calling in here), else copied into @buf page by page.
  */
 static const u64 *kgc_heap_words(struct kgc_heap *heap,
-				 struct kgc_mark_cache *c, int slot, u64 off,
-				 u64 *buf, size_t len)
+				 struct kgc_mark_cache *c, int kind, u64 start,
+				 u64 off, u64 *buf, size_t len)
 {
 	void *to = buf;
 
-	if (off % PAGE_SIZE + len <= PAGE_SIZE && !IS_ENABLED(CONFIG_HIGHMEM)) {
-		struct page *page = kgc_heap_cached_page(heap, c, slot,
+	BUILD_BUG_ON(IS_ENABLED(CONFIG_HIGHMEM));
+	if (off % PAGE_SIZE + len <= PAGE_SIZE) {
+		struct page *page = kgc_heap_cached_page(heap, c, kind, start,
 							 off >> PAGE_SHIFT);
 
 		if (page)
@@ -292,7 +297,7 @@ static const u64 *kgc_heap_words(struct kgc_heap *heap,
 	while (len) {
 		size_t n = min_t(size_t, len, PAGE_SIZE - off % PAGE_SIZE);
 
-		kgc_heap_copy(heap, c, slot, off >> PAGE_SHIFT,
+		kgc_heap_copy(heap, c, kind, start, off >> PAGE_SHIFT,
 			      off % PAGE_SIZE, to, n);
 		to += n;
 		off += n;
@@ -306,7 +311,7 @@ static const u64 *kgc_heap_read(void *ctx, struct kgc_mark_cache *c,
 {
 	struct kgc_heap *heap = ctx;
 
-	return kgc_heap_words(heap, c, KGC_PCACHE_DATA,
+	return kgc_heap_words(heap, c, KGC_READ_DATA, 0,
 			      addr - heap->mheap.base, buf, len);
 }
 
@@ -320,7 +325,7 @@ static const u64 *kgc_heap_read_bits(void *ctx, struct kgc_mark_cache *c,
 		memset(buf, 0xff, nwords * sizeof(u64));
 		return buf;
 	}
-	return kgc_heap_words(heap, c, KGC_PCACHE_BITS,
+	return kgc_heap_words(heap, c, KGC_READ_BITS, KGC_BITMAP_WINDOW,
 			      KGC_BITMAP_WINDOW + word * sizeof(u64), buf,
 			      nwords * sizeof(u64));
 }
@@ -329,10 +334,11 @@ static void kgc_heap_release(void *ctx, struct kgc_mark_cache *c)
 {
 	int i;
 
-	for (i = 0; i < ARRAY_SIZE(c->page); i++) {
-		if (c->page[i])
-			put_page(c->page[i]);
-		c->page[i] = NULL;
+	for (i = 0; i < KGC_READ_KINDS; i++) {
+		if (c->priv[i])
+			put_page(c->priv[i]);
+		c->priv[i] = NULL;
+		c->kaddr[i] = NULL;
 	}
 }
 

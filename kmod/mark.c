@@ -200,7 +200,8 @@ static bool kgc_mark_pop(struct kgc_marker *w, u64 *obj)
 }
 
 /* The span of a heap address, without the heap lock (RCU read side). */
-static struct kgc_span *kgc_mark_span_of(struct kgc_mheap *h, u64 addr)
+static __always_inline struct kgc_span *kgc_mark_span_of(struct kgc_mheap *h,
+							 u64 addr)
 {
 	struct kgc_span **map;
 	unsigned long page;
@@ -233,7 +234,7 @@ static bool kgc_span_live(struct kgc_span *s)
  * white (one more scan), as the span's return sets the mark bits of its
  * black objects before it records them and clears black_from.
  */
-static bool kgc_mark_black_alloc(struct kgc_span *s, u32 idx)
+static inline bool kgc_mark_black_alloc(struct kgc_span *s, u32 idx)
 {
 	u32 from = READ_ONCE(s->black_from);
 
@@ -242,17 +243,13 @@ static bool kgc_mark_black_alloc(struct kgc_span *s, u32 idx)
 	       !test_bit(idx, s->allocbits);
 }
 
-static bool kgc_bit(const u64 *bits, size_t i)
-{
-	return bits[i / 64] & (1ULL << (i % 64));
-}
-
 /*
  * kgc_mark_shade() inside an RCU read-side section: the object to queue
  * for scanning goes to @push (0 for none), for the caller to push once it
  * may sleep (or now, when the local buffer has room).
  */
-static bool __kgc_mark_shade(struct kgc_marker *w, u64 p, u64 *push)
+static __always_inline bool __kgc_mark_shade(struct kgc_marker *w, u64 p,
+					     u64 *push)
 {
 	struct kgc_mheap *h = w->m->h;
 	unsigned long *bits;
@@ -305,22 +302,51 @@ static void kgc_mark_push_rcu(struct kgc_marker *w, u64 obj)
 }
 
 /*
+ * Shade the words of @words whose bit in @mask is set (bit i for word i).
+ * The words may be the heap's own, which user space writes concurrently:
+ * each is read once. RCU read side held (one level).
+ */
+static __always_inline void kgc_mark_shade_mask(struct kgc_marker *w,
+						const u64 *words, u64 mask)
+{
+	u64 obj;
+
+	while (mask) {
+		unsigned int i = __ffs64(mask);
+
+		mask &= mask - 1;
+		if (__kgc_mark_shade(w, READ_ONCE(words[i]), &obj) && obj)
+			kgc_mark_push_rcu(w, obj);
+	}
+}
+
+/* The 64 bits of @bits (@nbits words long) from bit @pos on. */
+static u64 kgc_bits64(const u64 *bits, size_t nbits, size_t pos)
+{
+	size_t i = pos / 64, sh = pos % 64;
+	u64 v = bits[i] >> sh;
+
+	if (sh && i + 1 < nbits)
+		v |= bits[i + 1] << (64 - sh);
+	return v;
+}
+
+/*
  * Shade the words of @words (@n of them) whose bit in @bits, counted from
- * bit @shift, is set (every word when @bits is NULL). The words may be the
- * heap's own, which user space writes concurrently: each is read once.
- * RCU read side held (one level).
+ * bit @shift, is set (every word when @bits is NULL). RCU read side held
+ * (one level).
  */
 static void kgc_mark_shade_words(struct kgc_marker *w, const u64 *words,
 				 const u64 *bits, size_t shift, size_t n)
 {
-	size_t i;
-	u64 obj;
+	size_t nbits = DIV_ROUND_UP(shift + n, 64), g;
 
-	for (i = 0; i < n; i++) {
-		if (bits && !kgc_bit(bits, shift + i))
-			continue;
-		if (__kgc_mark_shade(w, READ_ONCE(words[i]), &obj) && obj)
-			kgc_mark_push_rcu(w, obj);
+	for (g = 0; g < n; g += 64) {
+		u64 mask = bits ? kgc_bits64(bits, nbits, shift + g) : ~0ULL;
+
+		if (n - g < 64)
+			mask &= (1ULL << (n - g)) - 1;
+		kgc_mark_shade_mask(w, words + g, mask);
 	}
 }
 
@@ -363,6 +389,73 @@ void kgc_mark_scan_words(struct kgc_marker *w, const u64 *words,
 }
 
 /*
+ * @len bytes at @off of a kind's space (see struct kgc_mark_cache) in
+ * place, when they lie within the page the worker's cache holds for that
+ * kind and it is still good; else NULL (ask the reader).
+ */
+static __always_inline const u64 *kgc_mark_cached(struct kgc_marker *w,
+						  int kind, u64 off,
+						  size_t len)
+{
+	const struct kgc_mark_cache *c = &w->cache;
+
+	if (likely(c->kaddr[kind] && c->off[kind] == (off & PAGE_MASK) &&
+		   off % PAGE_SIZE + len <= PAGE_SIZE &&
+		   c->gen[kind] == atomic_long_read_acquire(c->genp)))
+		return (const u64 *)(c->kaddr[kind] + off % PAGE_SIZE);
+	return NULL;
+}
+
+/* The words of the pointer bitmap from bitmap word @word (see ops). */
+static __always_inline const u64 *kgc_mark_read_bits(struct kgc_marker *w,
+						     u64 word, size_t nwords)
+{
+	const u64 *p = kgc_mark_cached(w, KGC_READ_BITS, word * 8, nwords * 8);
+
+	return p ?: w->m->ops->read_bits(w->m->ctx, &w->cache, word, w->bits,
+					 nwords);
+}
+
+/* @len bytes of heap at @addr (see ops). */
+static __always_inline const u64 *kgc_mark_read(struct kgc_marker *w,
+						u64 addr, size_t len)
+{
+	const u64 *p = kgc_mark_cached(w, KGC_READ_DATA, addr - w->m->h->base,
+				       len);
+
+	return p ?: w->m->ops->read(w->m->ctx, &w->cache, addr, w->scratch,
+				    len);
+}
+
+/*
+ * Scan a small object (@len <= 64 words) at @addr: its pointer bits fit
+ * in one 64-bit mask, read once. RCU read side held (one level).
+ */
+static void kgc_mark_scan_small(struct kgc_marker *w, u64 addr, size_t len)
+{
+	u64 word = (addr - w->m->h->base) / 8, mask;
+	size_t nwords = len / 8, shift = word % 64;
+	bool two = shift + nwords > 64;
+	const u64 *bits, *words;
+
+	bits = kgc_mark_read_bits(w, word / 64, two ? 2 : 1);
+	if (!bits)
+		return;
+	mask = READ_ONCE(bits[0]) >> shift;
+	if (two)	/* then shift > 0 */
+		mask |= READ_ONCE(bits[1]) << (64 - shift);
+	if (nwords < 64)
+		mask &= (1ULL << nwords) - 1;
+	if (!mask)
+		return;
+	words = kgc_mark_read(w, addr, len);
+	if (!words)
+		return;
+	w->scanned_bytes += len;
+	kgc_mark_shade_mask(w, words, mask);
+}
+
+/*
  * Scan @len bytes (<= KGC_SCAN_CHUNK, 8-aligned) of heap at @addr. RCU
  * read side held (one level).
  */
@@ -375,7 +468,7 @@ static void kgc_mark_scan_chunk(struct kgc_marker *w, u64 addr, size_t len)
 	const u64 *bits, *words;
 	bool any = false;
 
-	bits = m->ops->read_bits(m->ctx, &w->cache, word / 64, w->bits, nbits);
+	bits = kgc_mark_read_bits(w, word / 64, nbits);
 	if (!bits)
 		return;
 	for (i = 0; i < nbits; i++)
@@ -387,7 +480,7 @@ static void kgc_mark_scan_chunk(struct kgc_marker *w, u64 addr, size_t len)
 		memcpy(w->bits, bits, nbits * sizeof(u64));
 		bits = w->bits;
 	}
-	words = m->ops->read(m->ctx, &w->cache, addr, w->scratch, len);
+	words = kgc_mark_read(w, addr, len);
 	if (!words)
 		return;
 	w->scanned_bytes += len;
@@ -422,6 +515,10 @@ static size_t kgc_mark_scan(struct kgc_marker *w, u64 e)
 	} else {
 		e = objbase;
 		len = size;
+		if (len <= 64 * 8) {
+			kgc_mark_scan_small(w, e, len);
+			return len;
+		}
 	}
 	for (off = 0; off < len; off += KGC_SCAN_CHUNK)
 		kgc_mark_scan_chunk(w, e + off,

@@ -26,23 +26,36 @@ struct kgc_workbuf {
 	u64 obj[KGC_WORKBUF_OBJS];
 };
 
+/* The kinds of heap reads; the marker caches one page per kind. */
+enum { KGC_READ_DATA, KGC_READ_BITS, KGC_READ_KINDS };
+
 /**
- * struct kgc_mark_cache - what a heap reader keeps between reads of one
- *	worker (the module: a reference to the page read last, per kind)
- * @idx: page index of @page
- * @page: the page, or NULL
- * @gen: the reader's generation when @page was looked up
+ * struct kgc_mark_cache - per worker, the page each kind of read hit last
+ * @kaddr: the page's bytes, or NULL when nothing is cached
+ * @off: where the page lies, in bytes: heap data from the heap's base, the
+ *	pointer bitmap from its first word; a multiple of PAGE_SIZE
+ * @gen: *@genp when the page was looked up
+ * @priv: the reader's own, per kind (the module: its page reference)
+ * @genp: the reader's generation; a cached page is good while *@genp
+ *	equals its @gen (the module counts the runs of pages taken out of the
+ *	heap, so a page that went away and came back is looked up anew)
+ *
+ * The reader fills this when it returns words in place; the marker reads
+ * words that lie within a cached page without calling the reader.
  */
 struct kgc_mark_cache {
-	unsigned long idx[2];
-	void *page[2];
-	long gen[2];
+	const u8 *kaddr[KGC_READ_KINDS];
+	u64 off[KGC_READ_KINDS];
+	long gen[KGC_READ_KINDS];
+	void *priv[KGC_READ_KINDS];
+	const atomic_long_t *genp;
 };
 
 /**
  * struct kgc_mark_ops - how the marker reads the heap
  * @read: the @len bytes of heap at user address @addr: in place when the
- *	reader can (they lie in one page it holds), else copied into @buf;
+ *	reader can (they lie in one page it holds; it then caches the page
+ *	in the worker's @cache), else copied into @buf;
  *	pages that are not resident read as zero. Return the words, or NULL
  *	on error.
  * @read_bits: the @nwords 64-bit words of the pointer bitmap starting at

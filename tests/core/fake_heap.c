@@ -10,35 +10,56 @@ u64 *bitmap;	/* one bit per heap word */
 u64 base;
 bool conservative;
 
+/* Bumped to invalidate every marker's cached pages, like a page drop. */
+atomic_long_t fake_gen;
+
 /*
- * In place, like the module for words within one page; the bitmap as a
- * copy, like the module when it straddles pages.
+ * Like the module: words within one page in place, with the page cached
+ * for the marker's next reads of it; words across pages as a copy.
  */
+static const u64 *fake_words(struct kgc_mark_cache *c, int kind,
+			     const u8 *space, u64 off, u64 *buf, size_t len)
+{
+	if (off % PAGE_SIZE + len <= PAGE_SIZE) {
+		c->kaddr[kind] = space + (off & PAGE_MASK);
+		c->off[kind] = off & PAGE_MASK;
+		c->gen[kind] = atomic_long_read_acquire(&fake_gen);
+		c->genp = &fake_gen;
+		return (const u64 *)(space + off);
+	}
+	memcpy(buf, space + off, len);
+	return buf;
+}
+
 static const u64 *fake_read(void *ctx, struct kgc_mark_cache *cache,
 			    u64 addr, u64 *buf, size_t len)
 {
 	(void)ctx;
-	(void)cache;
-	(void)buf;
-	(void)len;
-	return (const u64 *)(mem + (addr - base));
+	return fake_words(cache, KGC_READ_DATA, mem, addr - base, buf, len);
 }
 
 static const u64 *fake_read_bits(void *ctx, struct kgc_mark_cache *cache,
 				 u64 word, u64 *buf, size_t n)
 {
 	(void)ctx;
-	(void)cache;
-	if (conservative)
+	if (conservative) {
 		memset(buf, 0xff, n * 8);
-	else
-		memcpy(buf, bitmap + word, n * 8);
-	return buf;
+		return buf;
+	}
+	return fake_words(cache, KGC_READ_BITS, (const u8 *)bitmap, word * 8,
+			  buf, n * 8);
+}
+
+static void fake_release(void *ctx, struct kgc_mark_cache *cache)
+{
+	(void)ctx;
+	memset(cache->kaddr, 0, sizeof(cache->kaddr));
 }
 
 const struct kgc_mark_ops fake_ops = {
 	.read = fake_read,
 	.read_bits = fake_read_bits,
+	.release = fake_release,
 };
 
 struct kgc_mheap h;

@@ -28,6 +28,7 @@ extern struct kgc_mheap h;
 extern struct kgc_mark m;
 extern struct kgc_marker w;
 extern const struct kgc_mark_ops fake_ops;
+extern atomic_long_t fake_gen;
 
 /* A user-space mcache in miniature: a span and its next free index. */
 struct cache {

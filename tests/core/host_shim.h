@@ -165,6 +165,16 @@ struct rcu_head { void *next; };
 #define smp_store_release(p, v)	__atomic_store_n(p, v, __ATOMIC_RELEASE)
 #define cond_resched()		do { } while (0)
 
+/* Pages and atomic counters, as far as the marker's page cache uses them. */
+#define PAGE_SHIFT		12
+#define PAGE_SIZE		(1UL << PAGE_SHIFT)
+#define PAGE_MASK		(~(PAGE_SIZE - 1))
+typedef struct { long counter; } atomic_long_t;
+#define atomic_long_read_acquire(v) \
+	__atomic_load_n(&(v)->counter, __ATOMIC_ACQUIRE)
+#define atomic_long_inc(v) \
+	__atomic_fetch_add(&(v)->counter, 1, __ATOMIC_SEQ_CST)
+
 /* Doubly linked lists with the kernel's names and semantics. */
 struct list_head {
 	struct list_head *next, *prev;
