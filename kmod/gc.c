@@ -863,7 +863,7 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	struct kgc_mheap *h = &gc->heap->mheap;
 	struct kgc_cycle cyc = { .forced = reason };
 	u64 cpu0 = current->se.sum_exec_runtime, t0, live0, marked;
-	u64 freed0, swept0;
+	u64 freed0, swept0, peak;
 
 	/* 1. Sweep termination. */
 	kgc_gc_refresh_limit(gc);
@@ -918,12 +918,15 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	mutex_lock(&h->lock);
 	h->marking = false;
 	h->sweepgen += 2;
+	peak = h->live_bytes;
 	/* Live now: what was marked plus what was handed out meanwhile. */
 	h->live_bytes = marked + (h->live_bytes > live0 ?
 				  h->live_bytes - live0 : 0);
 	mutex_unlock(&h->lock);
 	spin_lock(&gc->lock);
 	gc->heap_marked = marked;
+	WRITE_ONCE(gc->overshoot, kgc_scav_overshoot(gc->overshoot, peak,
+						     cyc.heap_goal));
 	kgc_pacer_goal(marked, gc->gc_percent, gc->memory_limit,
 		       &gc->heap_goal, &gc->trigger);
 	gc->num_gc++;

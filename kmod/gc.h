@@ -119,6 +119,8 @@ struct kgc_root {
  * @heap_goal: live bytes at which the current/next cycle should end
  * @trigger: live bytes at which the next cycle starts
  * @heap_marked: bytes marked by the last cycle
+ * @overshoot: how far the heap recently went past its goal while a cycle
+ *	marked (kgc_scav_overshoot()), for the scavenger's goal
  * @debug: KGC_GCDEBUG_* bits
  * @num_gc: cycles completed
  * @num_forced: cycles started by KGC_GC_RUN or the two-minute rule
@@ -177,6 +179,7 @@ struct kgc_gc {
 	u64 heap_goal;
 	u64 trigger;
 	u64 heap_marked;
+	u64 overshoot;
 	u64 debug;
 	u64 num_gc;
 	u64 num_forced;

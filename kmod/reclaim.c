@@ -60,8 +60,11 @@
  * A delayed work per heap. It is kicked after refills, large allocations,
  * explicit frees, knob changes and each GC cycle's sweep, and runs while
  * the retained heap (pages in use plus free resident pages) is above the
- * goal (kgc_scav_goal(): 10% over the pacer's heap goal, 95% of the memory
- * limit). Each run works for at most KGC_SCAV_SLICE_NS, then rests so that
+ * goal (kgc_scav_goal(): 10% over the pacer's heap goal plus the recent
+ * overshoot, at most 95% of the memory limit). The overshoot is how far
+ * the heap went past its goal while the last cycles marked (a decaying
+ * maximum, kgc_scav_overshoot()): the next cycle goes as far, and pages
+ * given back below that peak would only be faulted in again, zeroed. Each run works for at most KGC_SCAV_SLICE_NS, then rests so that
  * it uses kgc_scav_cpu_percent (1%) of a CPU; kicks never wake it before
  * its rest is over. Above the memory-limit goal it does not rest.
  *
@@ -181,6 +184,7 @@ static u64 kgc_scav_goal_now(struct kgc_heap *heap)
 		       KGC_PAGE_SHIFT;
 	}
 	return kgc_scav_goal(READ_ONCE(heap->gc.heap_goal),
+			     READ_ONCE(heap->gc.overshoot),
 			     READ_ONCE(heap->gc.memory_limit));
 }
 

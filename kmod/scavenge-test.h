@@ -142,13 +142,21 @@ static void kgc_scavenge_test_selection(struct kunit *test)
 	scav_test_teardown(&ph, &si);
 }
 
-/* Go's numbers: 10% over the heap goal, 95% of the limit, 1% of a CPU. */
+/*
+ * Go's numbers: 10% over the heap goal (here plus the recent overshoot),
+ * 95% of the limit, 1% of a CPU.
+ */
 static void kgc_scavenge_test_goal_and_cap(struct kunit *test)
 {
-	KUNIT_EXPECT_EQ(test, kgc_scav_goal(100ULL << 20, -1), 110ULL << 20);
-	KUNIT_EXPECT_EQ(test, kgc_scav_goal(~0ULL, 100 << 20),
+	KUNIT_EXPECT_EQ(test, kgc_scav_goal(100ULL << 20, 0, -1),
+			110ULL << 20);
+	KUNIT_EXPECT_EQ(test, kgc_scav_goal(100ULL << 20, 100ULL << 20, -1),
+			220ULL << 20);
+	KUNIT_EXPECT_EQ(test, kgc_scav_goal(~0ULL, 0, 100 << 20),
 			(100ULL << 20) / 100 * 95);
-	KUNIT_EXPECT_EQ(test, kgc_scav_goal(~0ULL, -1), ~0ULL);
+	KUNIT_EXPECT_EQ(test, kgc_scav_goal(~0ULL, 0, -1), ~0ULL);
+	KUNIT_EXPECT_EQ(test, kgc_scav_overshoot(6 << 20, 5 << 20, 4 << 20),
+			3ULL << 20);
 	KUNIT_EXPECT_EQ(test, kgc_scav_excess(10, 4 * KGC_PAGE_SIZE), 6UL);
 	KUNIT_EXPECT_EQ(test, kgc_scav_excess(3, 4 * KGC_PAGE_SIZE), 0UL);
 	KUNIT_EXPECT_EQ(test, kgc_scav_sleep_ns(1000, 1), 99000ULL);

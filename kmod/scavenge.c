@@ -281,21 +281,49 @@ u64 kgc_scavidx_oldest(struct kgc_scavidx *si, const struct kgc_pageheap *ph)
 /**
  * kgc_scav_goal() - how much heap the background scavenger lets stay
  * @heap_goal: the pacer's heap goal in bytes (U64_MAX: none)
+ * @overshoot: how far the heap recently went past its goal during a
+ *	cycle, in bytes (kgc_scav_overshoot())
  * @memory_limit: the memory limit in bytes, negative for none
  *
+ * The heap grows past its goal while a cycle marks (allocation does not
+ * stop), and the next cycle will do the same: pages given back below that
+ * peak are faulted in again, zeroed, one cycle later. So the goal covers
+ * the recent overshoot too.
+ *
  * Return: the goal for the retained heap in bytes (U64_MAX: none):
- * KGC_SCAV_RETAIN_PERCENT over the heap goal, at most
+ * KGC_SCAV_RETAIN_PERCENT over the heap goal plus @overshoot, at most
  * KGC_SCAV_LIMIT_PERCENT of the limit.
  */
-u64 kgc_scav_goal(u64 heap_goal, s64 memory_limit)
+u64 kgc_scav_goal(u64 heap_goal, u64 overshoot, s64 memory_limit)
 {
-	u64 g = ~0ULL, extra = heap_goal / 100 * KGC_SCAV_RETAIN_PERCENT;
+	u64 g = ~0ULL, peak, extra;
 
-	if (heap_goal == ~0ULL || check_add_overflow(heap_goal, extra, &g))
-		g = ~0ULL;
+	if (heap_goal != ~0ULL && !check_add_overflow(heap_goal, overshoot,
+						      &peak)) {
+		extra = peak / 100 * KGC_SCAV_RETAIN_PERCENT;
+		if (check_add_overflow(peak, extra, &g))
+			g = ~0ULL;
+	}
 	if (memory_limit >= 0)
 		g = min(g, (u64)memory_limit / 100 * KGC_SCAV_LIMIT_PERCENT);
 	return g;
+}
+
+/**
+ * kgc_scav_overshoot() - update the recent overshoot after a cycle
+ * @prev: the overshoot so far
+ * @peak: bytes in use when the cycle's marking ended (before its sweep)
+ * @goal: the cycle's heap goal
+ *
+ * A decaying maximum: a higher overshoot counts at once, and each cycle
+ * that stays lower halves the old one, so a heap that calms down (or
+ * shrinks) is scavenged to its plain goal within a few cycles.
+ *
+ * Return: the new overshoot in bytes.
+ */
+u64 kgc_scav_overshoot(u64 prev, u64 peak, u64 goal)
+{
+	return max(peak > goal ? peak - goal : 0, prev / 2);
 }
 
 /**

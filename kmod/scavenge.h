@@ -67,7 +67,8 @@ long kgc_scavidx_find(struct kgc_scavidx *si, const struct kgc_pageheap *ph,
 		      u64 *stamp);
 u64 kgc_scavidx_oldest(struct kgc_scavidx *si, const struct kgc_pageheap *ph);
 u64 kgc_scavidx_now(const struct kgc_scavidx *si);
-u64 kgc_scav_goal(u64 heap_goal, s64 memory_limit);
+u64 kgc_scav_goal(u64 heap_goal, u64 overshoot, s64 memory_limit);
+u64 kgc_scav_overshoot(u64 prev, u64 peak, u64 goal);
 unsigned long kgc_scav_excess(unsigned long retained, u64 goal);
 u64 kgc_scav_sleep_ns(u64 work_ns, unsigned int percent);
 

@@ -278,15 +278,29 @@ static void test_clock_gives_the_stamp(void)
 	teardown(&ph, &si);
 }
 
-/* Go's goal: 10% over the heap goal, at most 95% of the limit. */
+/*
+ * Go's goal, 10% over the heap goal, at most 95% of the limit; here over
+ * the heap goal plus the recent overshoot, which decays by half a cycle.
+ */
 static void test_goal_arithmetic(void)
 {
-	EXPECT(kgc_scav_goal(100 << 20, -1) == 110ULL << 20);
-	EXPECT(kgc_scav_goal(100 << 20, 50 << 20) == (50ULL << 20) / 100 * 95);
-	EXPECT(kgc_scav_goal(~0ULL, -1) == ~0ULL);
-	EXPECT(kgc_scav_goal(~0ULL, 1 << 30) == (1ULL << 30) / 100 * 95);
-	EXPECT(kgc_scav_goal(~0ULL - 5, -1) == ~0ULL);
-	EXPECT(kgc_scav_goal(0, -1) == 0);
+	EXPECT(kgc_scav_goal(100 << 20, 0, -1) == 110ULL << 20);
+	EXPECT(kgc_scav_goal(100 << 20, 100 << 20, -1) == 220ULL << 20);
+	EXPECT(kgc_scav_goal(100 << 20, 0, 50 << 20) ==
+	       (50ULL << 20) / 100 * 95);
+	EXPECT(kgc_scav_goal(100 << 20, 1ULL << 40, 50 << 20) ==
+	       (50ULL << 20) / 100 * 95);
+	EXPECT(kgc_scav_goal(~0ULL, 0, -1) == ~0ULL);
+	EXPECT(kgc_scav_goal(~0ULL, 0, 1 << 30) == (1ULL << 30) / 100 * 95);
+	EXPECT(kgc_scav_goal(~0ULL - 5, 0, -1) == ~0ULL);
+	EXPECT(kgc_scav_goal(1ULL << 63, 1ULL << 63, -1) == ~0ULL);
+	EXPECT(kgc_scav_goal(~0ULL - 5, 10, -1) == ~0ULL);
+	EXPECT(kgc_scav_goal(0, 0, -1) == 0);
+	EXPECT_EQ(kgc_scav_overshoot(0, 5 << 20, 4 << 20), 1 << 20);
+	EXPECT_EQ(kgc_scav_overshoot(0, 3 << 20, 4 << 20), 0);
+	EXPECT_EQ(kgc_scav_overshoot(8 << 20, 5 << 20, 4 << 20), 4 << 20);
+	EXPECT_EQ(kgc_scav_overshoot(8 << 20, 13 << 20, 4 << 20), 9 << 20);
+	EXPECT_EQ(kgc_scav_overshoot(1, 0, ~0ULL), 0);
 	EXPECT_EQ(kgc_scav_excess(100, 80 * KGC_PAGE_SIZE), 20);
 	EXPECT_EQ(kgc_scav_excess(100, 200 * KGC_PAGE_SIZE), 0);
 	EXPECT_EQ(kgc_scav_excess(100, ~0ULL), 0);
