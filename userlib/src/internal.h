@@ -458,9 +458,9 @@ static inline uint64_t small_bits(const struct kgc_type *type, size_t datawords,
  * heapbits_set() for the allocation fast path: a slot of up to 64 words
  * (512 bytes) is written inline, a larger one by heapbits_set().
  */
-static inline void heapbits_set_fast(uintptr_t obj, size_t extent,
-				     size_t size, const struct kgc_type *type,
-				     bool conservative)
+static inline __attribute__((always_inline)) void
+heapbits_set_fast(uintptr_t obj, size_t extent, size_t size,
+		  const struct kgc_type *type, bool conservative)
 {
 	if (likely(extent <= 64 * KGC_WORD_SIZE)) {
 		write_bits(kgc_heap.bitmap, (obj - kgc_heap.arena_start) / 8,

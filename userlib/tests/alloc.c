@@ -170,6 +170,75 @@ static void test_needzero_and_refill(void)
 	kgc_shutdown();
 }
 
+/* Whether all @n bytes at @p are @c. */
+static bool all_byte(const unsigned char *p, size_t n, unsigned char c)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != c)
+			return false;
+	return true;
+}
+
+/*
+ * Zeroing takes a different route for 8-byte, up to 128-byte and larger
+ * objects (malloc.c, zero_object()): in a scribbled span of every class up
+ * to 1 KiB, each object comes out zeroed over its whole slot, and neither
+ * the objects allocated before it nor the ones the kernel counts as
+ * allocated (holes the library must not touch) lose a byte.
+ */
+static void test_needzero_every_class_to_1k(void)
+{
+	static unsigned char *objs[KGC_PAGE_SIZE / 8];
+	uint64_t taken[KGC_ALLOC_WORDS];
+	unsigned int c, i, n;
+
+	REQUIRE_EQ(fake_heap_init(), 0);
+	fk.prealloc = 0x9249249249249249ULL;	/* every third object taken */
+	for (c = 1; c < KGC_NR_SIZE_CLASSES &&
+	     kgc_class_to_size[c] <= 1024; c++) {
+		size_t size = kgc_class_to_size[c];
+		struct fake_span *s;
+		unsigned char *p;
+
+		p = kgc_alloc_conservative(size);
+		REQUIRE(p != NULL);
+		s = fake_span_of((uintptr_t)p);
+		REQUIRE(s != NULL);
+		CHECK_EQ(s->elemsize, size);
+		CHECK(all_zero(p, size));
+		memcpy(taken, s->allocbits, sizeof(taken));
+		for (i = 0; i < s->nelems; i++)
+			if (taken[i / 64] >> (i % 64) & 1)
+				memset((void *)(uintptr_t)(s->base + i * size),
+				       0xee, size);
+		memset(p, 0x5a, size);
+		objs[0] = p;
+		for (n = 1; n < ARRAY_SIZE(objs); n++) {
+			p = kgc_alloc_conservative(size);
+			REQUIRE(p != NULL);
+			if (fake_span_of((uintptr_t)p) != s)
+				break;
+			if (!all_zero(p, size)) {
+				tap_fail(__FILE__, __LINE__,
+					 "%zu-byte object not zeroed", size);
+				return;
+			}
+			memset(p, 0x5a, size);
+			objs[n] = p;
+		}
+		for (i = 0; i < n; i++)
+			CHECK(all_byte(objs[i], size, 0x5a));
+		for (i = 0; i < s->nelems; i++)
+			if (taken[i / 64] >> (i % 64) & 1)
+				CHECK(all_byte((unsigned char *)(uintptr_t)
+					       (s->base + i * size), size,
+					       0xee));
+	}
+	kgc_shutdown();
+}
+
 /*
  * A partly used span handed out again with freeindex where the last user
  * stopped, not a multiple of 64: allocation resumes right there.
@@ -601,6 +670,7 @@ static void test_batched_refills(void)
 TAP_MAIN(
 	TAP_CASE(test_every_size_class),
 	TAP_CASE(test_needzero_and_refill),
+	TAP_CASE(test_needzero_every_class_to_1k),
 	TAP_CASE(test_resume_at_unaligned_freeindex),
 	TAP_CASE(test_tiny_packing),
 	TAP_CASE(test_tiny_alignment_and_disjoint),
