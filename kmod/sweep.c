@@ -218,12 +218,20 @@ bool kgc_sweep_some(struct kgc_mheap *h, unsigned long budget)
 	return done;
 }
 
+/*
+ * Spans swept per hold of the heap lock by kgc_sweep_all(). Refills wait
+ * for the lock (spinning while its owner runs), so the batch is small:
+ * under TCG a span takes microseconds to sweep, and batches of 64 had the
+ * allocating thread spin for a tenth of a millisecond at a time.
+ */
+#define KGC_SWEEP_BATCH	8
+
 /**
  * kgc_sweep_all() - sweep termination: sweep everything left
  * @h: heap
  */
 void kgc_sweep_all(struct kgc_mheap *h)
 {
-	while (!kgc_sweep_some(h, 64))
+	while (!kgc_sweep_some(h, KGC_SWEEP_BATCH))
 		cond_resched();
 }
