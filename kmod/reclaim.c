@@ -64,9 +64,10 @@
  * overshoot, at most 95% of the memory limit). The overshoot is how far
  * the heap went past its goal while the last cycles marked (a decaying
  * maximum, kgc_scav_overshoot()): the next cycle goes as far, and pages
- * given back below that peak would only be faulted in again, zeroed. Each run works for at most KGC_SCAV_SLICE_NS, then rests so that
- * it uses kgc_scav_cpu_percent (1%) of a CPU; kicks never wake it before
- * its rest is over. Above the memory-limit goal it does not rest.
+ * given back below that peak would only be faulted in again, zeroed.
+ * Each run works for at most KGC_SCAV_SLICE_NS, then rests so that it
+ * uses kgc_scav_cpu_percent (1%) of a CPU; kicks never wake it before its
+ * rest is over. Above the memory-limit goal it does not rest.
  *
  * When the process has gone idle (no refill for kgc_idle_ms, see gc.c) the
  * goal drops to the pages in use: every free resident page goes back, the
