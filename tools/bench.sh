@@ -12,7 +12,8 @@
 #      guest benchmark in sequence (bench/run-guest.sh), peers in the same
 #      boot;
 #   5. prints the tables (bench/report.py) and writes them to
-#      build/bench/results.md.
+#      build/bench/results.md, followed by the portable core's native
+#      benchmarks (tests/core: marking, sweeping, the page heap).
 # Benchmarks never pass or fail on time. The exit status is non-zero only
 # when something could not be built or run (the tables are still printed
 # for what did run).
@@ -164,6 +165,27 @@ if [ "$have" -gt 0 ]; then
 	python3 "$top/bench/report.py" "${args[@]}" --out "$out/results.md" \
 		--command "tools/bench.sh${orig_args:+ $orig_args}"
 	say "tables written to $out/results.md"
+	# The portable core's own benchmarks (tests/core: marking, sweeping,
+	# the page heap), natively over plain memory, from the working tree.
+	if [ "$native" = 1 ] && [ -z "$rev" ]; then
+		say "portable core benchmarks (tests/core, native)"
+		if make -s -C "$top/tests/core" "$top/build/core/bench_mark" \
+			"$top/build/core/bench_pages" >/dev/null; then
+			{
+				echo
+				echo "## Portable core, native (tests/core, working tree)"
+				echo
+				"$top/build/core/bench_mark"
+				echo
+				echo '```'
+				"$top/build/core/bench_pages"
+				echo '```'
+			} >>"$out/results.md" || status=1
+		else
+			say "tests/core benchmarks failed to build"
+			status=1
+		fi
+	fi
 else
 	say "no results"
 	status=1
