@@ -12,29 +12,10 @@
  * pays on top of its memory accesses. Figures only, never a pass or fail
  * on time; a count that comes out wrong is an error.
  */
-#include <time.h>
-
+#include "bench_util.h"
 #include "fake_heap.h"
 
 #define REPS	7
-
-static unsigned long long rnd_state = 0x6b6763ULL;
-
-static unsigned long rnd(void)
-{
-	rnd_state ^= rnd_state >> 12;
-	rnd_state ^= rnd_state << 25;
-	rnd_state ^= rnd_state >> 27;
-	return (rnd_state * 0x2545f4914f6cdd1dULL) >> 11;
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 /* The span class of the smallest size class holding @size bytes. */
 static u32 spanclass_for(u32 size, bool noscan)

@@ -15,27 +15,8 @@
  * fragmented part to the free top, which a linear first-fit scan would pay
  * for in proportion to the heap.
  */
-#include <time.h>
-
+#include "bench_util.h"
 #include "pages.h"
-
-static unsigned long long rnd_state = 0x6b6763ULL;
-
-static unsigned long rnd(void)
-{
-	rnd_state ^= rnd_state >> 12;
-	rnd_state ^= rnd_state << 25;
-	rnd_state ^= rnd_state >> 27;
-	return (rnd_state * 0x2545f4914f6cdd1dULL) >> 11;
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static void die(const char *what)
 {

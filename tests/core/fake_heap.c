@@ -146,7 +146,8 @@ void store(u64 obj, unsigned int word, u64 val)
 	memcpy(mem + (obj - base) + word * 8, &val, 8);
 }
 
-bool marked(u64 p)
+/* The mark (or alloc) bit of the object @p points into. */
+static bool span_bit(u64 p, bool mark)
 {
 	struct kgc_span *s;
 	bool ret;
@@ -154,22 +155,19 @@ bool marked(u64 p)
 	mutex_lock(&h.lock);
 	s = kgc_mheap_span_of(&h, p);
 	ret = s && test_bit((p - kgc_span_base(s, base)) / s->elemsize,
-			    s->markbits);
+			    mark ? s->markbits : s->allocbits);
 	mutex_unlock(&h.lock);
 	return ret;
 }
 
+bool marked(u64 p)
+{
+	return span_bit(p, true);
+}
+
 bool allocated(u64 p)
 {
-	struct kgc_span *s;
-	bool ret;
-
-	mutex_lock(&h.lock);
-	s = kgc_mheap_span_of(&h, p);
-	ret = s && test_bit((p - kgc_span_base(s, base)) / s->elemsize,
-			    s->allocbits);
-	mutex_unlock(&h.lock);
-	return ret;
+	return span_bit(p, false);
 }
 
 /*
