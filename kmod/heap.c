@@ -244,10 +244,8 @@ static struct page *kgc_heap_cached_page(struct kgc_heap *heap,
 		put_page(page);
 	page = kgc_heap_get_page(heap, idx);
 	c->priv[kind] = page;
-	c->kaddr[kind] = page ? page_address(page) : NULL;
-	c->off[kind] = off;
-	c->gen[kind] = gen;
-	c->genp = &heap->drops;
+	kgc_mark_cache_set(c, kind, page ? page_address(page) : NULL, off,
+			   &heap->drops, gen);
 	return page;
 }
 

@@ -19,9 +19,12 @@
  * Scanning an object reads its pointer bitmap (one bit per 8-byte word,
  * written by libkgc at allocation) and then only the words marked as
  * pointers, both in place where they lie within one page (the reader keeps
- * a reference to the page it read last), else from a copy. Objects larger
- * than KGC_OBLET_SIZE are split into oblets that are queued separately, so
- * one huge array does not hold a worker for long.
+ * a reference to the page each kind of read hit last, and the marker reads
+ * further words of that page without calling the reader), else from a
+ * copy. Objects of up to 64 words take their pointer bits as one mask and
+ * shade only its set bits. Objects larger than KGC_OBLET_SIZE are split
+ * into oblets that are queued separately, so one huge array does not hold
+ * a worker for long.
  * Noscan spans are never scanned: their objects go straight to black.
  *
  * The heap is read through struct kgc_mark_ops: in the module from the

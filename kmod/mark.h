@@ -52,6 +52,25 @@ struct kgc_mark_cache {
 };
 
 /**
+ * kgc_mark_cache_set() - a reader records the page a read hit
+ * @c: the worker's cache
+ * @kind: KGC_READ_DATA or KGC_READ_BITS
+ * @kaddr: the page's bytes, or NULL (not resident: nothing to cache)
+ * @off: where the page lies in the kind's space (multiple of PAGE_SIZE)
+ * @genp: the reader's generation counter
+ * @gen: its value read before the page was looked up
+ */
+static inline void kgc_mark_cache_set(struct kgc_mark_cache *c, int kind,
+				      const void *kaddr, u64 off,
+				      const atomic_long_t *genp, long gen)
+{
+	c->kaddr[kind] = kaddr;
+	c->off[kind] = off;
+	c->gen[kind] = gen;
+	c->genp = genp;
+}
+
+/**
  * struct kgc_mark_ops - how the marker reads the heap
  * @read: the @len bytes of heap at user address @addr: in place when the
  *	reader can (they lie in one page it holds; it then caches the page

@@ -21,10 +21,9 @@ static const u64 *fake_words(struct kgc_mark_cache *c, int kind,
 			     const u8 *space, u64 off, u64 *buf, size_t len)
 {
 	if (off % PAGE_SIZE + len <= PAGE_SIZE) {
-		c->kaddr[kind] = space + (off & PAGE_MASK);
-		c->off[kind] = off & PAGE_MASK;
-		c->gen[kind] = atomic_long_read_acquire(&fake_gen);
-		c->genp = &fake_gen;
+		kgc_mark_cache_set(c, kind, space + (off & PAGE_MASK),
+				   off & PAGE_MASK, &fake_gen,
+				   atomic_long_read_acquire(&fake_gen));
 		return (const u64 *)(space + off);
 	}
 	memcpy(buf, space + off, len);
