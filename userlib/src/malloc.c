@@ -17,8 +17,9 @@
  *
  *  - small (up to 32 KiB): the size's class from the lookup table, the
  *    span class from it and the scan bit, then the mcache fast path
- *    (mcache.c); objects of spans flagged KGC_SPAN_NEEDZERO are zeroed,
- *    scan objects get their pointer bits (heapbits.c).
+ *    (mcache.c), which hands out zeroed objects only (spans the kernel
+ *    flags KGC_SPAN_NEEDZERO are cleared when cached); scan objects get
+ *    their pointer bits (heapbits.c).
  *
  *  - large (above 32 KiB): one KGC_IOC_LARGE_ALLOC per object; the kernel
  *    gives whole zeroed pages. kgc_free() can give them back early.
@@ -52,36 +53,6 @@ static inline void *mcache_alloc(struct kgc_thread *t, uint32_t spanclass)
 	return v;
 }
 
-/*
- * Zero an object of @n bytes (a size class, a multiple of 8): up to 128
- * bytes with a few 16-byte stores, overlapping where @n is not a multiple
- * of 32 (no call: memset() is an indirect jump through the PLT, which
- * costs more than the stores for the small objects most programs make),
- * beyond that memset().
- */
-static inline __attribute__((always_inline)) void zero_object(void *v,
-							      size_t n)
-{
-	char *p = v;
-
-	if (n <= 8) {
-		__builtin_memset(p, 0, 8);
-	} else if (n <= 128) {
-		__builtin_memset(p, 0, 16);
-		__builtin_memset(p + n - 16, 0, 16);
-		if (n > 32) {
-			__builtin_memset(p + 16, 0, 16);
-			__builtin_memset(p + n - 32, 0, 16);
-		}
-		if (n > 64) {
-			__builtin_memset(p + 32, 0, 32);
-			__builtin_memset(p + n - 64, 0, 32);
-		}
-	} else {
-		memset(p, 0, n);
-	}
-}
-
 /* The tiny allocator: noscan objects of 1 to 15 bytes. */
 static inline void *tiny_alloc(struct kgc_thread *t, size_t size)
 {
@@ -100,11 +71,10 @@ static inline void *tiny_alloc(struct kgc_thread *t, size_t size)
 		c->tinyoffset = off + size;
 		return x;
 	}
-	/* A new block: always zeroed, it is only two words. */
+	/* A new block (zero, as every object the mcache hands out). */
 	x = mcache_alloc(t, KGC_TINY_SPANCLASS);
 	if (unlikely(!x))
 		return NULL;
-	memset(x, 0, KGC_TINY_SIZE);
 	/*
 	 * Keep whichever block has more room left, but never one outside
 	 * the cached tiny span: a safepoint names the current block by its
@@ -191,8 +161,6 @@ mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
 			v = mcache_alloc(t, spc);
 			if (unlikely(!v))
 				return NULL;
-			if (s->flags & KGC_SPAN_NEEDZERO)
-				zero_object(v, s->elemsize);
 			if (!noscan)
 				heapbits_set_fast((uintptr_t)v, s->elemsize,
 						  size, type, conservative);

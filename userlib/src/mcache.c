@@ -69,18 +69,72 @@
  *      authoritative and learns about our allocations only through
  *      put_freeindex.
  *
- * Memory: objects of spans flagged KGC_SPAN_NEEDZERO may hold old data and
- * are zeroed by the allocation entry points (malloc.c); other spans are
- * fresh zero pages.
+ * Memory: the free objects of spans flagged KGC_SPAN_NEEDZERO may hold old
+ * data; mspan_load() zeroes them all when the span is cached (one memset()
+ * per run of free objects), other spans are fresh zero pages. Every object
+ * the mcache hands out is therefore zero.
  */
 #include <string.h>
 
 #include "internal.h"
 
+/* Zero objects [@first, @end) of @s: one memset() for the whole run. */
+static void zero_run(const struct mspan *s, uint32_t first, uint32_t end)
+{
+	if (first < end)
+		memset((void *)(s->base + (uintptr_t)first * s->elemsize), 0,
+		       (size_t)(end - first) * s->elemsize);
+}
+
+/**
+ * mspan_zero_free() - zero every free object of a span, at once
+ * @s: a span just loaded, flagged KGC_SPAN_NEEDZERO
+ *
+ * A span the sweeper handed out again holds the old contents of its freed
+ * objects. Zeroing them one by one as they are allocated (what Go does)
+ * puts a memset() of cold memory on every allocation; here each run of
+ * free objects (1 bits of ~allocbits from freeindex on) is cleared with one
+ * memset() when the span is loaded, which for the usual mostly-free span
+ * is a few large sequential stores the CPU does best. Every object the
+ * mcache hands out is then zero, and the fast path has no zeroing at all.
+ * The span is only this thread's until it is given back, so nothing
+ * writes the free objects in between.
+ */
+static void mspan_zero_free(struct mspan *s)
+{
+	uint32_t w = s->freeindex / 64, first = 0, end = 0;
+
+	for (; w * 64 < s->nelems; w++) {
+		uint64_t free = ~s->allocbits[w];
+
+		if (w == s->freeindex / 64)
+			free &= ~0ULL << (s->freeindex % 64);
+		while (free) {
+			unsigned int b = kgc_ctz64(free);
+			uint64_t rest = ~(free >> b);
+			unsigned int len = rest ? kgc_ctz64(rest) : 64;
+
+			/* Bits at and beyond nelems are 1: runs end in time. */
+			if (w * 64 + b != end) {
+				zero_run(s, first, end);
+				first = w * 64 + b;
+				end = first;
+			}
+			end += len;
+			free = b + len >= 64 ? 0 : free & ~0ULL << (b + len);
+		}
+	}
+	zero_run(s, first, end);
+	s->flags &= ~(uint32_t)KGC_SPAN_NEEDZERO;
+}
+
 /**
  * mspan_load() - cache a span the kernel handed out
  * @s: the mcache's slot
  * @d: the kernel's description of the span (validated)
+ *
+ * Zeroes the span's free objects if the kernel says they may hold old data
+ * (KGC_SPAN_NEEDZERO), so that every object handed out from @s is zero.
  */
 void mspan_load(struct mspan *s, const struct kgc_span_desc *d)
 {
@@ -97,6 +151,8 @@ void mspan_load(struct mspan *s, const struct kgc_span_desc *d)
 				(s->freeindex % 64);
 	else
 		s->alloccache = 0;
+	if (s->flags & KGC_SPAN_NEEDZERO)
+		mspan_zero_free(s);
 }
 
 /**

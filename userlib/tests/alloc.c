@@ -182,9 +182,9 @@ static bool all_byte(const unsigned char *p, size_t n, unsigned char c)
 }
 
 /*
- * Zeroing takes a different route for 8-byte, up to 128-byte and larger
- * objects (malloc.c, zero_object()): in a scribbled span of every class up
- * to 1 KiB, each object comes out zeroed over its whole slot, and neither
+ * Zeroing of a reused span (mcache.c, mspan_zero_free()) in every class up
+ * to 1 KiB: in a scribbled span each object comes out zeroed over its whole
+ * slot, and neither
  * the objects allocated before it nor the ones the kernel counts as
  * allocated (holes the library must not touch) lose a byte.
  */

@@ -2,8 +2,8 @@
 /*
  * bits.c - the mcache's bit tricks on spans filled in by hand: the alloc
  * cache (ctz over inverted alloc bits), its refill at 64-object word
- * boundaries, and the fast and slow paths against a bit-by-bit reference,
- * on span memory from malloc.
+ * boundaries, the fast and slow paths and the zeroing of a reused span's
+ * free objects against a bit-by-bit reference, on span memory from malloc.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +51,11 @@ static void desc_init(struct kgc_span_desc *d, uintptr_t base, uint32_t nelems,
 	for (i = 0; i < freeindex; i++)
 		d->allocbits[i / 64] |= 1ULL << (i % 64);
 }
+
+/* Object counts of the random spans: word edges, odd sizes, the extremes. */
+static const uint32_t nelems_list[] = {
+	1, 2, 5, 63, 64, 65, 73, 127, 128, 129, 170, 512, 1000, 1024,
+};
 
 /* Allocate like mcache_alloc() minus the refill: fast, then slow. */
 static void *span_alloc(struct mspan *s, bool *slow)
@@ -174,9 +179,6 @@ static void test_fresh_span_in_order(void)
  */
 static void test_random_spans_match_reference(void)
 {
-	static const uint32_t nelems_list[] = {
-		1, 2, 5, 63, 64, 65, 73, 127, 128, 129, 170, 512, 1000, 1024,
-	};
 	unsigned int round;
 
 	for (round = 0; round < 3000; round++) {
@@ -251,6 +253,63 @@ next:
 	}
 }
 
+/*
+ * KGC_SPAN_NEEDZERO: mspan_load() zeroes exactly the free objects at and
+ * above freeindex (runs of free objects that cross 64-object words, whole
+ * free words, a freeindex in mid-word), leaves every other byte alone, and
+ * drops the flag. Random spans against a bit-by-bit reference.
+ */
+static void test_needzero_load_zeroes_free_runs(void)
+{
+	unsigned int round;
+
+	for (round = 0; round < 2000; round++) {
+		uint32_t nelems = nelems_list[rng() % ARRAY_SIZE(nelems_list)];
+		uint32_t elemsize = (uint32_t)(KGC_PAGE_SIZE / nelems) & ~7U;
+		uint32_t fi = (uint32_t)(rng() % (nelems + 1));
+		int density = (int)(rng() % 4);
+		struct kgc_span_desc d;
+		struct mspan s;
+		unsigned char *mem;
+		size_t k;
+		uint32_t i;
+
+		if (!elemsize)
+			elemsize = 8;
+		mem = malloc((size_t)nelems * elemsize + 64);
+		REQUIRE(mem);
+		memset(mem, 0xa5, (size_t)nelems * elemsize + 64);
+		desc_init(&d, (uintptr_t)mem, nelems, elemsize, fi);
+		for (i = 0; i < KGC_ALLOC_WORDS; i++) {
+			uint64_t r = density == 0 ? 0 : rng();
+
+			if (density == 1)
+				r &= rng();
+			else if (density == 3)
+				r = ~(r & rng() & rng());
+			d.allocbits[i] |= r;
+		}
+		d.flags = KGC_SPAN_NEEDZERO;
+		mspan_load(&s, &d);
+		CHECK_EQ(s.flags & KGC_SPAN_NEEDZERO, 0);
+		for (k = 0; k < (size_t)nelems * elemsize + 64; k++) {
+			uint32_t obj = (uint32_t)(k / elemsize);
+			bool zero = obj < nelems && obj >= fi &&
+				    !allocated(&d, obj);
+
+			if (mem[k] != (zero ? 0 : 0xa5)) {
+				tap_fail(__FILE__, __LINE__,
+					 "round %u (nelems %u, fi %u): byte %zu of object %u is 0x%02x",
+					 round, nelems, fi, k, obj, mem[k]);
+				break;
+			}
+		}
+		free(mem);
+		if (tap_case_failed)
+			return;
+	}
+}
+
 TAP_MAIN(
 	TAP_CASE(test_ctz),
 	TAP_CASE(test_load_shifts_cache_to_freeindex),
@@ -258,4 +317,5 @@ TAP_MAIN(
 	TAP_CASE(test_full_span),
 	TAP_CASE(test_fresh_span_in_order),
 	TAP_CASE(test_random_spans_match_reference),
+	TAP_CASE(test_needzero_load_zeroes_free_runs),
 )
