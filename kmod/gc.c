@@ -919,9 +919,14 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	h->marking = false;
 	h->sweepgen += 2;
 	peak = h->live_bytes;
-	/* Live now: what was marked plus what was handed out meanwhile. */
-	h->live_bytes = marked + (h->live_bytes > live0 ?
-				  h->live_bytes - live0 : 0);
+	/*
+	 * Live now: what was marked plus what was handed out meanwhile,
+	 * which is black (allocate-black). Like Go's heapMarked, this is
+	 * the live heap the next goal grows from: the objects allocated
+	 * during the cycle survive it whatever becomes of them.
+	 */
+	marked += h->live_bytes > live0 ? h->live_bytes - live0 : 0;
+	h->live_bytes = marked;
 	mutex_unlock(&h->lock);
 	spin_lock(&gc->lock);
 	gc->heap_marked = marked;

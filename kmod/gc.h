@@ -118,7 +118,8 @@ struct kgc_root {
  *	KGC_GC_SET_LIMIT sets it)
  * @heap_goal: live bytes at which the current/next cycle should end
  * @trigger: live bytes at which the next cycle starts
- * @heap_marked: bytes marked by the last cycle
+ * @heap_marked: bytes marked by the last cycle, the objects allocated
+ *	black during it included (Go's heapMarked)
  * @overshoot: how far the heap recently went past its goal while a cycle
  *	marked (kgc_scav_overshoot()), for the scavenger's goal
  * @debug: KGC_GCDEBUG_* bits

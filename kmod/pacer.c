@@ -2,7 +2,8 @@
 /*
  * pacer.c - the pacer's arithmetic (Go's mgcpacer.go, simplified).
  *
- * After a cycle marked M bytes, the next cycle's goal is
+ * After a cycle marked M bytes (objects allocated black during the cycle
+ * included, as in Go's heapMarked), the next cycle's goal is
  *	goal = max(M * (1 + GOGC / 100), 4 MiB)
  * (GOGC = 100: the heap may double before the next collection). With a
  * memory limit the goal is also capped at 95% of the limit, so the heap

@@ -313,7 +313,7 @@ struct kgc_stats {
  * @start_ns: CLOCK_MONOTONIC time the cycle started
  * @end_ns: time marking ended (mark termination released the threads)
  * @heap_before: live heap bytes (allocated) when the cycle started
- * @heap_marked: bytes marked reachable
+ * @heap_marked: bytes marked reachable (objects allocated black included)
  * @heap_goal: the goal the pacer had set for this cycle
  * @next_goal: the goal of the next cycle
  * @pause_start_ns: mark start handshake: request to last acknowledgment
@@ -523,7 +523,7 @@ struct kgc_gc_ctl {
  * @last_gc_ns: CLOCK_MONOTONIC time the last cycle ended
  * @next_gc: heap goal of the next cycle
  * @heap_live: bytes allocated now (as of the last refill)
- * @heap_marked: bytes marked in the last cycle
+ * @heap_marked: bytes marked in the last cycle (allocated black included)
  * @gc_cpu_ns: CPU time of the mark workers, assists and sweep
  * @uptime_ns: time since the heap was created (for the CPU fraction)
  * @heap_objects: objects allocated (as of the last refill or sweep)
