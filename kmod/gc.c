@@ -80,7 +80,7 @@
 #include "sweep.h"
 #include "trace.h"
 
-unsigned int kgc_handshake_grace_us = 2000;
+unsigned int kgc_handshake_grace_us = 1000;
 unsigned int kgc_mark_workers = 1;
 unsigned int kgc_idle_ms = 1000;
 
@@ -520,7 +520,7 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 	if (ack) {
 		spin_lock(&gc->lock);
 		if (gc->epoch == sp->epoch && gc->phase != KGC_PHASE_OFF) {
-			t->acked = sp->epoch;
+			WRITE_ONCE(t->acked, sp->epoch);
 			term = gc->phase == KGC_PHASE_MARK_TERM;
 		}
 		spin_unlock(&gc->lock);
@@ -620,10 +620,15 @@ static u64 kgc_gc_handshake(struct kgc_gc *gc, u32 phase)
 		if (kthread_should_stop())
 			return 0;
 		kgc_gc_nudge(gc, start);
-		wait_event_interruptible_timeout(gc->hs_wait,
-						 kgc_gc_all_acked(gc) ||
-						 kthread_should_stop(),
-						 usecs_to_jiffies(kgc_handshake_grace_us));
+		/*
+		 * A timer of a quarter of the grace period: a jiffy (4 ms at
+		 * HZ=250) would send the signal long after the grace.
+		 */
+		wait_event_interruptible_hrtimeout(gc->hs_wait,
+						   kgc_gc_all_acked(gc) ||
+						   kthread_should_stop(),
+						   ns_to_ktime(kgc_handshake_grace_us *
+							       (NSEC_PER_USEC / 4)));
 	}
 	return kgc_now() - start;
 }
@@ -1162,6 +1167,9 @@ static void kgc_gc_note_alloc(struct kgc_gc *gc)
 	}
 }
 
+/* Bytes an assist scans between looks at a pending handshake. */
+#define KGC_ASSIST_STEP		(64L << 10)
+
 /**
  * kgc_gc_after_refill() - pacer and assists after a span or large object
  * @gc: collector
@@ -1210,7 +1218,16 @@ void kgc_gc_after_refill(struct kgc_gc *gc, unsigned int nspans)
 	if (READ_ONCE(gc->phase) == KGC_PHASE_MARK && READ_ONCE(gc->draining)) {
 		/* The marker must not finish while this holds grey objects. */
 		kgc_gc_drain_begin(gc);
-		kgc_mark_drain(&t->w, budget);
+		/*
+		 * In steps, so that a handshake (mark termination) asked for
+		 * meanwhile ends the assist: the thread must get back to
+		 * its safepoint, not keep the world waiting while it marks.
+		 * The debt left is the marker's.
+		 */
+		while (!kgc_mark_drain(&t->w, min(budget, KGC_ASSIST_STEP)) &&
+		       (budget -= KGC_ASSIST_STEP) > 0 &&
+		       READ_ONCE(gc->epoch) == READ_ONCE(t->acked))
+			;
 		kgc_gc_drain_end(gc, &t->w);
 	}
 	up_read(&gc->shade_sem);
@@ -1337,7 +1354,7 @@ static void kgc_gc_parked_ack(struct kgc_gc *gc, struct kgc_thread *t)
 	kgc_marker_flush(&t->w);
 	spin_lock(&gc->lock);
 	if (gc->epoch == epoch)
-		t->acked = epoch;
+		WRITE_ONCE(t->acked, epoch);
 	spin_unlock(&gc->lock);
 	wake_up(&gc->hs_wait);
 }

@@ -43,7 +43,8 @@ enum kgc_gc_reason {
  *
  * @acked, @signalled, @signal_ns, @parked_roots, @nparked and @scanned_cycle
  * are protected by struct kgc_gc.lock; @w and @gc_target are used only by
- * the thread itself.
+ * the thread itself. The thread's own assist reads @acked without the lock
+ * (READ_ONCE; writers use WRITE_ONCE) to see a handshake it owes.
  */
 struct kgc_thread {
 	struct list_head node;
