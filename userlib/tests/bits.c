@@ -57,6 +57,44 @@ static const uint32_t nelems_list[] = {
 	1, 2, 5, 63, 64, 65, 73, 127, 128, 129, 170, 512, 1000, 1024,
 };
 
+/*
+ * A random span for the reference tests: an object count from nelems_list,
+ * objects filling a page, a random freeindex and alloc bits of a random
+ * density (none, a quarter, half, three quarters), in memory from malloc()
+ * filled with @fill, with @slack bytes beyond the last object. The caller
+ * frees the memory (d->base).
+ */
+static unsigned char *random_span(struct kgc_span_desc *d, int fill,
+				  size_t slack)
+{
+	uint32_t nelems = nelems_list[rng() % ARRAY_SIZE(nelems_list)];
+	uint32_t elemsize = (uint32_t)(KGC_PAGE_SIZE / nelems) & ~7U;
+	uint32_t fi = (uint32_t)(rng() % (nelems + 1));
+	int density = (int)(rng() % 4);
+	unsigned char *mem;
+	uint32_t i;
+
+	if (!elemsize)
+		elemsize = 8;
+	mem = malloc((size_t)nelems * elemsize + slack);
+	if (!mem)
+		return NULL;
+	memset(mem, fill, (size_t)nelems * elemsize + slack);
+	desc_init(d, (uintptr_t)mem, nelems, elemsize, fi);
+	for (i = 0; i < KGC_ALLOC_WORDS; i++) {
+		uint64_t r = rng();
+
+		if (density == 0)
+			r = 0;
+		else if (density == 1)
+			r &= rng();
+		else if (density == 3)
+			r |= rng();
+		d->allocbits[i] |= r;
+	}
+	return mem;
+}
+
 /* Allocate like mcache_alloc() minus the refill: fast, then slow. */
 static void *span_alloc(struct mspan *s, bool *slow)
 {
@@ -182,31 +220,13 @@ static void test_random_spans_match_reference(void)
 	unsigned int round;
 
 	for (round = 0; round < 3000; round++) {
-		uint32_t nelems = nelems_list[rng() % ARRAY_SIZE(nelems_list)];
-		uint32_t elemsize = (uint32_t)(KGC_PAGE_SIZE / nelems) & ~7U;
-		uint32_t fi = (uint32_t)(rng() % (nelems + 1));
 		struct kgc_span_desc d;
 		struct mspan s;
-		uint32_t i, want;
-		unsigned char *mem;
-		int density = (int)(rng() % 4);
+		unsigned char *mem = random_span(&d, 0, 0);
+		uint32_t nelems = d.nelems, elemsize = d.elemsize;
+		uint32_t fi = d.freeindex, want;
 
-		if (!elemsize)
-			elemsize = 8;
-		mem = calloc(nelems, elemsize);
 		REQUIRE(mem);
-		desc_init(&d, (uintptr_t)mem, nelems, elemsize, fi);
-		for (i = 0; i < KGC_ALLOC_WORDS; i++) {
-			uint64_t r = rng();
-
-			if (density == 0)
-				r = 0;
-			else if (density == 1)
-				r &= rng();
-			else if (density == 3)
-				r |= rng();
-			d.allocbits[i] |= r;
-		}
 		mspan_load(&s, &d);
 		want = fi;
 		for (;;) {
@@ -264,31 +284,14 @@ static void test_needzero_load_zeroes_free_runs(void)
 	unsigned int round;
 
 	for (round = 0; round < 2000; round++) {
-		uint32_t nelems = nelems_list[rng() % ARRAY_SIZE(nelems_list)];
-		uint32_t elemsize = (uint32_t)(KGC_PAGE_SIZE / nelems) & ~7U;
-		uint32_t fi = (uint32_t)(rng() % (nelems + 1));
-		int density = (int)(rng() % 4);
 		struct kgc_span_desc d;
 		struct mspan s;
-		unsigned char *mem;
+		unsigned char *mem = random_span(&d, 0xa5, 64);
+		uint32_t nelems = d.nelems, elemsize = d.elemsize;
+		uint32_t fi = d.freeindex;
 		size_t k;
-		uint32_t i;
 
-		if (!elemsize)
-			elemsize = 8;
-		mem = malloc((size_t)nelems * elemsize + 64);
 		REQUIRE(mem);
-		memset(mem, 0xa5, (size_t)nelems * elemsize + 64);
-		desc_init(&d, (uintptr_t)mem, nelems, elemsize, fi);
-		for (i = 0; i < KGC_ALLOC_WORDS; i++) {
-			uint64_t r = density == 0 ? 0 : rng();
-
-			if (density == 1)
-				r &= rng();
-			else if (density == 3)
-				r = ~(r & rng() & rng());
-			d.allocbits[i] |= r;
-		}
 		d.flags = KGC_SPAN_NEEDZERO;
 		mspan_load(&s, &d);
 		CHECK_EQ(s.flags & KGC_SPAN_NEEDZERO, 0);
