@@ -70,8 +70,8 @@
  *      put_freeindex.
  *
  * Memory: the free objects of spans flagged KGC_SPAN_NEEDZERO may hold old
- * data; mspan_load() zeroes them all when the span is cached (one memset()
- * per run of free objects), other spans are fresh zero pages. Every object
+ * data; mspan_load() zeroes them all when the span is cached (one pass per
+ * run of free objects), other spans are fresh zero pages. Every object
  * the mcache hands out is therefore zero.
  */
 #include <string.h>
@@ -82,11 +82,12 @@ typedef uint64_t kgc_v16 __attribute__((vector_size(16), aligned(16)));
 
 /*
  * Zero objects [@first, @end) of @s. Short runs go to memset(); long ones
- * (objects are 16-byte aligned from 16 bytes on, so a long run is too) to
- * a loop of 16-byte stores. memset() clears long runs with "rep stosb",
- * which is fast on hardware but, under emulation such as QEMU's TCG, a byte
- * at a time, dozens of times slower than the loop; on hardware the loop is
- * about as fast. The attribute keeps GCC from turning it back into memset().
+ * to a loop of 16-byte stores (after one 8-byte store when the run starts
+ * at an odd object of the 8-byte class: every other object is 16-byte
+ * aligned). memset() clears long runs with "rep stosb", which is fast on
+ * hardware but, under emulation such as QEMU's TCG, a byte at a time,
+ * dozens of times slower than the loop; on hardware the loop is about as
+ * fast. The attribute keeps GCC from turning it back into memset().
  */
 __attribute__((optimize("no-tree-loop-distribute-patterns")))
 static void zero_run(const struct mspan *s, uint32_t first, uint32_t end)
@@ -95,10 +96,15 @@ static void zero_run(const struct mspan *s, uint32_t first, uint32_t end)
 	uintptr_t p = s->base + (uintptr_t)first * s->elemsize;
 	kgc_v16 *v, *e;
 
-	if (n < 256 || p % 16) {
+	if (n < 256) {
 		if (n)
 			memset((void *)p, 0, n);
 		return;
+	}
+	if (p % 16) {
+		*(uint64_t *)p = 0;
+		p += 8;
+		n -= 8;
 	}
 	v = (kgc_v16 *)p;
 	e = (kgc_v16 *)(p + (n & ~(size_t)63));
@@ -119,9 +125,9 @@ static void zero_run(const struct mspan *s, uint32_t first, uint32_t end)
  * A span the sweeper handed out again holds the old contents of its freed
  * objects. Zeroing them one by one as they are allocated (what Go does)
  * puts a memset() of cold memory on every allocation; here each run of
- * free objects (1 bits of ~allocbits from freeindex on) is cleared with one
- * memset() when the span is loaded, which for the usual mostly-free span
- * is a few large sequential stores the CPU does best. Every object the
+ * free objects (1 bits of ~allocbits from freeindex on) is cleared in one
+ * pass (zero_run()) when the span is loaded, which for the usual
+ * mostly-free span is a few long sequential runs of stores. Every object the
  * mcache hands out is then zero, and the fast path has no zeroing at all.
  * The span is only this thread's until it is given back, so nothing
  * writes the free objects in between.
