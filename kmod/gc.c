@@ -1224,10 +1224,16 @@ void kgc_gc_after_refill(struct kgc_gc *gc, unsigned int nspans)
 		 * its safepoint, not keep the world waiting while it marks.
 		 * The debt left is the marker's.
 		 */
-		while (!kgc_mark_drain(&t->w, min(budget, KGC_ASSIST_STEP)) &&
-		       (budget -= KGC_ASSIST_STEP) > 0 &&
-		       READ_ONCE(gc->epoch) == READ_ONCE(t->acked))
-			;
+		for (;;) {
+			long step = min(budget, KGC_ASSIST_STEP);
+
+			if (kgc_mark_drain(&t->w, step))
+				break;	/* no grey object left */
+			budget -= step;
+			if (budget <= 0 ||
+			    READ_ONCE(gc->epoch) != READ_ONCE(t->acked))
+				break;
+		}
 		kgc_gc_drain_end(gc, &t->w);
 	}
 	up_read(&gc->shade_sem);
