@@ -900,6 +900,15 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 		return;
 	trace_kgc_handshake(task_tgid_nr(gc->owner), KGC_PHASE_MARK, gc->epoch,
 			    cyc.pause_start_ns, gc->nthreads, gc->signals);
+	/*
+	 * The assists' schedule (kgc_pacer_assist_budget()): this cycle
+	 * should take as much work as the last, before the heap reaches
+	 * the goal from where it stands now.
+	 */
+	atomic_long_set(&gc->mark.work, 0);
+	WRITE_ONCE(gc->mark_live0, READ_ONCE(h->live_bytes));
+	WRITE_ONCE(gc->work_expected,
+		   gc->num_gc ? max(gc->last_work, KGC_MIN_MARK_WORK) : live0);
 	/* The barrier is on in every thread: objects may turn black now. */
 	WRITE_ONCE(gc->draining, true);
 	kgc_gc_scan_roots(gc, w);
@@ -913,6 +922,7 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	if (kthread_should_stop())
 		return;
 	kgc_gc_drain(gc, w);
+	gc->last_work = atomic_long_read(&gc->mark.work);
 	if ((gc->debug & KGC_GCDEBUG_CHECKMARK) && gc->stack_roots)
 		kgc_gc_checkmark(gc, w);
 	cyc.mark_ns = t0 - cyc.start_ns;
@@ -1177,14 +1187,15 @@ static void kgc_gc_note_alloc(struct kgc_gc *gc)
  *
  * Outside a cycle: start one when the live heap passed the trigger or the
  * resident heap the memory limit. During marking: the allocating thread
- * assists the marker in proportion to @alloc and to how far past the
- * trigger the heap is.
+ * assists the marker when marking is behind the pacer's schedule
+ * (kgc_pacer_assist_budget()).
  */
 void kgc_gc_after_refill(struct kgc_gc *gc, unsigned int nspans)
 {
 	struct kgc_heap *heap = gc->heap;
 	u64 live = READ_ONCE(heap->mheap.live_bytes), cpu0;
 	u32 phase = READ_ONCE(gc->phase);
+	struct kgc_assist as;
 	struct kgc_thread *t;
 	long budget;
 
@@ -1207,9 +1218,13 @@ void kgc_gc_after_refill(struct kgc_gc *gc, unsigned int nspans)
 	}
 	if (phase != KGC_PHASE_MARK || !nspans || !READ_ONCE(gc->draining))
 		return;
-	budget = kgc_pacer_assist_budget(live, READ_ONCE(gc->heap_goal),
-					 READ_ONCE(gc->trigger),
-					 (u64)KGC_PAGE_SIZE * 4 * nspans);
+	as.live0 = READ_ONCE(gc->mark_live0);
+	as.live = live;
+	as.goal = READ_ONCE(gc->heap_goal);
+	as.trigger = READ_ONCE(gc->trigger);
+	as.expected = READ_ONCE(gc->work_expected);
+	as.done = atomic_long_read(&gc->mark.work);
+	budget = kgc_pacer_assist_budget(&as, (u64)KGC_PAGE_SIZE * 4 * nspans);
 	t = kgc_gc_current_locked(gc);
 	if (budget <= 0 || !t || !t->w.scratch)
 		return;

@@ -132,6 +132,11 @@ struct kgc_root {
  * @last_gc_ns: when the last cycle ended
  * @cpu_ns: CPU time of marking, assists and sweeping
  * @assist_ns: CPU time of assists in the current cycle
+ * @mark_live0: live bytes when the current cycle's marking started
+ * @work_expected: mark work the current cycle is expected to take: the
+ *	last cycle's (&struct kgc_mark.work), the whole live heap for the
+ *	first (set before @draining, read by assists without the lock)
+ * @last_work: mark work the last cycle took (marker only)
  * @signals: signals sent
  * @checkmark_errors: objects checkmark found reachable but unmarked
  * @draining: every thread acknowledged mark start: the write barrier is
@@ -191,6 +196,9 @@ struct kgc_gc {
 	u64 last_gc_ns;
 	u64 cpu_ns;
 	u64 assist_ns;
+	u64 mark_live0;
+	u64 work_expected;
+	u64 last_work;
 	u64 signals;
 	u64 checkmark_errors;
 	bool draining;

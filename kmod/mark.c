@@ -64,6 +64,7 @@ void kgc_mark_init(struct kgc_mark *m, struct kgc_mheap *h,
 	m->nempty = 0;
 	m->overflow = false;
 	m->check = false;
+	atomic_long_set(&m->work, 0);
 }
 
 /**
@@ -544,6 +545,7 @@ bool kgc_mark_drain(struct kgc_marker *w, long budget)
 
 	while (!done && !(limited && budget <= 0)) {
 		size_t bytes = 0;
+		long work = 0;
 		unsigned int n;
 
 		rcu_read_lock();
@@ -558,11 +560,14 @@ bool kgc_mark_drain(struct kgc_marker *w, long budget)
 			}
 			len = kgc_mark_scan(w, obj);
 			bytes += len;
-			budget -= len + 1;
-			if (limited && budget <= 0)
+			work += len + 1;
+			if (limited && budget - work <= 0)
 				break;
 		}
 		rcu_read_unlock();
+		budget -= work;
+		/* For the pacer: what everybody marked, batch by batch. */
+		atomic_long_add(work, &w->m->work);
 		cond_resched();
 	}
 	if (ops->release)

@@ -109,6 +109,8 @@ struct kgc_mark_ops {
  * @overflow: a grey object could not be queued (no memory): marked but not
  *	scanned; kgc_mark_rescan() must scan every marked object again
  * @check: this is the checkmark pass: mark into checkbits
+ * @work: mark work done by every worker since the collector last reset it
+ *	(bytes of objects scanned plus one per object: the pacer's unit)
  *
  * Marking sets bits atomically and needs no other lock: any number of
  * workers (struct kgc_marker) may shade and drain at once.
@@ -124,6 +126,7 @@ struct kgc_mark {
 	unsigned long nempty;
 	bool overflow;
 	bool check;
+	atomic_long_t work;
 };
 
 /**

@@ -62,17 +62,92 @@ static void kgc_pacer_test_overflow(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, goal, ~0ULL);
 }
 
-/* Assists: none below the trigger, 1x at the trigger, 4x at the goal. */
-static void kgc_pacer_test_assist(struct kunit *test)
+/*
+ * Assists: only when marking is behind the schedule (the expected work in
+ * proportion to the heap allocated since marking began) by more than the
+ * slack (1/16 of the expected work, at least 64 KiB), by the deficit, at
+ * most the refill's share plus 64 KiB.
+ */
+static void kgc_pacer_test_assist_schedule(struct kunit *test)
 {
-	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(50, 100, 70, 1000), 0L);
+	/* From 60 to the goal 100 MiB, 80 MiB of work: 2 units a byte. */
+	struct kgc_assist a = {
+		.live0 = 60 * MiB, .live = 70 * MiB, .goal = 100 * MiB,
+		.trigger = 60 * MiB, .expected = 80 * MiB, .done = 20 * MiB,
+	};
+
+	/* A quarter of the way, a quarter of the work done: no assist. */
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(&a, 8192), 0L);
+	a.done = 25 * MiB;
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(&a, 8192), 0L);
+	/* Behind by the slack, 5 MiB: still none. */
+	a.done = 15 * MiB;
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(&a, 8192), 0L);
+	/* Past it: the share (8 KiB x 2) plus 64 KiB. */
+	a.done = 15 * MiB - 1;
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(&a, 8192),
+			16384L + (64 << 10));
+	/* A share larger than the deficit: the deficit. */
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(&a, 64 * MiB),
+			(long)(5 * MiB + 1));
+	/* Nothing allocated since marking began: nothing due. */
+	a.live = 60 * MiB;
+	a.done = 0;
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(&a, 8192), 0L);
+}
+
+/* Small heaps: the slack is 64 KiB, not 1/16 of the work. */
+static void kgc_pacer_test_assist_slack(struct kunit *test)
+{
+	/* 1 MiB of work over 1 MiB of heap: 1 unit a byte. */
+	struct kgc_assist a = {
+		.live0 = MiB, .live = MiB + (64 << 10), .goal = 2 * MiB,
+		.trigger = MiB, .expected = MiB, .done = 0,
+	};
+
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(&a, 4096), 0L);
+	a.live++;
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(&a, 4096),
+			(long)(64 << 10) + 1);
+	a.live = MiB + (256 << 10);
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(&a, 4096),
+			(long)(4096 + (64 << 10)));
+}
+
+/*
+ * The backstops: past the estimate, 1x at the trigger rising to 4x at the
+ * goal; at and past the goal 4x, whatever the schedule says.
+ */
+static void kgc_pacer_test_assist_backstop(struct kunit *test)
+{
+	struct kgc_assist a = {
+		.live0 = 70, .live = 50, .goal = 100, .trigger = 70,
+		.expected = 10, .done = 10,
+	};
+
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(&a, 1000), 0L);
 	/* 1/30 of the way: ratio 16 + 48 / 30 = 17 sixteenths. */
-	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(71, 100, 70, 1600),
-			1700L);
-	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(100, 100, 70, 1000),
-			4000L);
-	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(500, 100, 70, 1000),
-			4000L);
+	a.live = 71;
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(&a, 1600), 1700L);
+	a.live = 100;
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(&a, 1000), 4000L);
+	a.live = 500;
+	a.done = 0;
+	a.expected = 1 << 20;
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(&a, 1000), 4000L);
+}
+
+/* Huge heaps and estimates saturate instead of overflowing. */
+static void kgc_pacer_test_assist_overflow(struct kunit *test)
+{
+	struct kgc_assist a = {
+		.live0 = (1ULL << 63) - MiB, .live = (1ULL << 63) - 1,
+		.goal = 1ULL << 63, .trigger = 0, .expected = ~0ULL - 1,
+		.done = 0,
+	};
+
+	KUNIT_EXPECT_EQ(test, kgc_pacer_assist_budget(&a, 1ULL << 62),
+			LONG_MAX / 2 + (64 << 10));
 }
 
 /*
@@ -103,7 +178,10 @@ static struct kunit_case kgc_pacer_test_cases[] = {
 	KUNIT_CASE(kgc_pacer_test_min_heap),
 	KUNIT_CASE(kgc_pacer_test_off_and_limit),
 	KUNIT_CASE(kgc_pacer_test_overflow),
-	KUNIT_CASE(kgc_pacer_test_assist),
+	KUNIT_CASE(kgc_pacer_test_assist_schedule),
+	KUNIT_CASE(kgc_pacer_test_assist_slack),
+	KUNIT_CASE(kgc_pacer_test_assist_backstop),
+	KUNIT_CASE(kgc_pacer_test_assist_overflow),
 	KUNIT_CASE(kgc_pacer_test_idle),
 	{}
 };

@@ -12,11 +12,23 @@
  * M to the goal, so that concurrent marking normally finishes before the
  * heap reaches the goal.
  *
- * Mutator assists: when a refill finds the heap past the trigger while
- * marking, the allocating thread scans heap memory itself before it gets its
- * span, in proportion to what it allocates and to how far the heap has
- * overrun: at the trigger an assist scans as many bytes as it allocates; at
- * the goal and beyond, 4 times as many (the marker has fallen behind).
+ * Mutator assists (Go's assist ratio with background credit): a cycle is
+ * expected to take as much mark work as the last one did (bytes of objects
+ * scanned plus one per object; the first cycle: its whole live heap), and
+ * must finish it before the heap grows from where marking started to the
+ * goal. So by the time the mutator has handed out a fraction f of that
+ * distance, f of the expected work should be done. Marking done by anyone
+ * counts (the marker thread, mark workers, other assists): a refill assists
+ * only when the total is behind that schedule by more than a slack (1/16 of
+ * the expected work, at least 64 KiB: the marker publishes its work a batch
+ * at a time, and one large object is one item), and then by the deficit,
+ * at most its own share (what it allocates times expected work over
+ * distance) plus 64 KiB, so that one thread does not pay for all. A marker
+ * that keeps up on its own CPU thus costs the allocating threads nothing.
+ * Two
+ * backstops, for estimates that turn out wrong: once the work done passes
+ * the estimate, every refill past the trigger assists 1 to 4 times what it
+ * allocates (rising to the goal), and at and beyond the goal 4 times.
  */
 #include "pacer.h"
 
@@ -51,27 +63,57 @@ void kgc_pacer_goal(u64 marked, s64 gc_percent, s64 memory_limit,
 		*trigger = base + (g - base) / 10 * KGC_TRIGGER_TENTHS;
 }
 
+/* Bytes an assist may scan beyond its own share (Go's gcOverAssistWork). */
+#define KGC_OVER_ASSIST		(64ULL << 10)
+/* How far marking may fall behind the schedule before anyone assists. */
+#define KGC_ASSIST_SLACK	(64ULL << 10)
+
+/* @x times a 16.16 fixed-point @ratio, saturating at U64_MAX. */
+static u64 kgc_pacer_scale(u64 x, u64 ratio)
+{
+	u64 r;
+
+	if (check_mul_overflow(x, ratio, &r))
+		return ~0ULL;
+	return r >> 16;
+}
+
 /**
- * kgc_pacer_assist_budget() - bytes a refill must scan while marking
- * @live: live bytes now
- * @goal: heap goal
- * @trigger: the cycle's trigger
+ * kgc_pacer_assist_budget() - mark work a refill must do while marking
+ * @a: where the cycle stands
  * @alloc: bytes the refill hands out
  *
- * Return: bytes of heap to scan (0: no assist).
+ * Return: work to do, in the units of &struct kgc_assist (0: no assist).
  */
-long kgc_pacer_assist_budget(u64 live, u64 goal, u64 trigger, u64 alloc)
+long kgc_pacer_assist_budget(const struct kgc_assist *a, u64 alloc)
 {
-	u64 ratio;
+	u64 ratio, since, dist, due, share, slack;
 
-	if (live <= trigger || goal <= trigger)
+	if (a->live >= a->goal)
+		return (long)min_t(u64, alloc, LONG_MAX / 8) * 4;
+	if (a->done >= a->expected) {
+		if (a->live <= a->trigger || a->goal <= a->trigger)
+			return 0;
+		/* 1x at the trigger rising to 4x at the goal. */
+		ratio = 16 + 48 * (a->live - a->trigger) /
+			(a->goal - a->trigger);
+		return (long)min_t(u64, alloc * ratio / 16, LONG_MAX / 2);
+	}
+	since = a->live > a->live0 ? a->live - a->live0 : 0;
+	dist = a->goal > a->live0 ? a->goal - a->live0 : 1;
+	/* Work per byte allocated, 16.16 (the estimate capped at 2^47). */
+	ratio = (min_t(u64, a->expected, 1ULL << 47) << 16) / dist;
+	due = kgc_pacer_scale(since, ratio);
+	/*
+	 * Slack: the marker publishes its work a batch at a time and may be
+	 * a large object into it; it runs on its own CPU and catches up.
+	 */
+	slack = max_t(u64, KGC_ASSIST_SLACK, a->expected / 16);
+	if (a->done >= due || due - a->done <= slack)
 		return 0;
-	/* 1x at the trigger rising to 4x at the goal. */
-	if (live >= goal)
-		ratio = 4 * 16;
-	else
-		ratio = 16 + 48 * (live - trigger) / (goal - trigger);
-	return (long)min_t(u64, alloc * ratio / 16, LONG_MAX / 2);
+	share = kgc_pacer_scale(alloc, ratio);
+	share = min_t(u64, share, LONG_MAX / 2) + KGC_OVER_ASSIST;
+	return (long)min(due - a->done, share);
 }
 
 /**

@@ -174,6 +174,12 @@ typedef struct { long counter; } atomic_long_t;
 	__atomic_load_n(&(v)->counter, __ATOMIC_ACQUIRE)
 #define atomic_long_inc(v) \
 	__atomic_fetch_add(&(v)->counter, 1, __ATOMIC_SEQ_CST)
+#define atomic_long_add(i, v) \
+	__atomic_fetch_add(&(v)->counter, (i), __ATOMIC_SEQ_CST)
+#define atomic_long_read(v) \
+	__atomic_load_n(&(v)->counter, __ATOMIC_RELAXED)
+#define atomic_long_set(v, i) \
+	__atomic_store_n(&(v)->counter, (i), __ATOMIC_RELAXED)
 
 /* Doubly linked lists with the kernel's names and semantics. */
 struct list_head {
