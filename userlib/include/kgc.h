@@ -246,6 +246,21 @@ void *kgc_alloc_array(const struct kgc_type *type, size_t n) KGC_ALLOC_ATTR;
 void *kgc_alloc_noscan(size_t size) KGC_MALLOC_ATTR(1);
 
 /**
+ * kgc_alloc_uninit() - allocate a pointer-free object, contents unspecified
+ * @size: bytes, at least 1
+ *
+ * Like kgc_alloc_noscan(), but the memory is not cleared: it may hold what
+ * an object the collector freed left there (memory of this process only;
+ * pages new to the heap are zero). For buffers the caller fills at once,
+ * like malloc() or Boehm's GC_malloc_atomic(): a span reused from swept
+ * memory is then never zeroed. Objects smaller than 16 bytes come zeroed
+ * from the tiny allocator.
+ *
+ * Return: the object, or NULL with errno as kgc_alloc().
+ */
+void *kgc_alloc_uninit(size_t size) KGC_MALLOC_ATTR(1);
+
+/**
  * kgc_alloc_conservative() - allocate an object of unknown layout
  * @size: bytes, at least 1
  *

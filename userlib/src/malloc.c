@@ -17,17 +17,20 @@
  *
  *  - small (up to 32 KiB): the size's class from the lookup table, the
  *    span class from it and the scan bit, then the mcache fast path
- *    (mcache.c), which hands out zeroed objects only (spans the kernel
- *    flags KGC_SPAN_NEEDZERO are cleared when cached); scan objects get
- *    their pointer bits (heapbits.c).
+ *    (mcache.c). Scan objects are zero (their spans are cleared when
+ *    cached) and get their pointer bits (heapbits.c). Noscan objects come
+ *    zeroed too, except from kgc_alloc_uninit(): a noscan span with old
+ *    data is cleared by its first zeroed allocation, one test of the
+ *    span's flag on that path.
  *
  *  - large (above 32 KiB): one KGC_IOC_LARGE_ALLOC per object; the kernel
  *    gives whole zeroed pages. kgc_free() can give them back early.
  *
- * Scan or noscan: kgc_alloc_noscan() and precise types without pointers
- * (ptrmap NULL) go to noscan spans, which the marker never scans and whose
- * objects need no pointer bits; precise and conservative objects go to scan
- * spans.
+ * Scan or noscan: kgc_alloc_noscan(), kgc_alloc_uninit() (tiny ones are
+ * zeroed all the same: they share zeroed blocks) and precise types without
+ * pointers (ptrmap NULL) go to noscan spans, which the marker never scans
+ * and whose objects need no pointer bits; precise and conservative objects
+ * go to scan spans.
  *
  * Errors: size 0 or a bad type is EINVAL; a size larger than the heap, or
  * no memory left, ENOMEM; n * size overflowing EOVERFLOW; no heap EINVAL.
@@ -41,6 +44,7 @@ enum kgc_kind {
 	KGC_KIND_PRECISE,
 	KGC_KIND_CONSERVATIVE,
 	KGC_KIND_NOSCAN,
+	KGC_KIND_UNINIT,	/* noscan, contents unspecified */
 };
 
 /* Next free object of @spanclass: fast path, then slow path. */
@@ -50,6 +54,21 @@ static inline void *mcache_alloc(struct kgc_thread *t, uint32_t spanclass)
 
 	if (unlikely(!v))
 		v = mcache_nextfree(t, spanclass);
+	return v;
+}
+
+/*
+ * A zeroed object of noscan @spanclass: the first one taken from a span
+ * that may hold old data zeroes the rest of the span (mcache.c).
+ */
+static inline void *mcache_alloc_zeroed(struct kgc_thread *t,
+					uint32_t spanclass)
+{
+	void *v = mcache_alloc(t, spanclass);
+	struct mspan *s = &t->mcache.alloc[spanclass];
+
+	if (unlikely(v && (s->flags & KGC_SPAN_NEEDZERO)))
+		mspan_zero_rest(s, v);
 	return v;
 }
 
@@ -71,8 +90,8 @@ static inline void *tiny_alloc(struct kgc_thread *t, size_t size)
 		c->tinyoffset = off + size;
 		return x;
 	}
-	/* A new block (zero, as every object the mcache hands out). */
-	x = mcache_alloc(t, KGC_TINY_SPANCLASS);
+	/* A new block, zeroed: its later objects share it. */
+	x = mcache_alloc_zeroed(t, KGC_TINY_SPANCLASS);
 	if (unlikely(!x))
 		return NULL;
 	/*
@@ -136,7 +155,7 @@ static inline __attribute__((always_inline)) void *
 mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
 {
 	bool conservative = kind == KGC_KIND_CONSERVATIVE;
-	bool noscan = kind == KGC_KIND_NOSCAN ||
+	bool noscan = kind == KGC_KIND_NOSCAN || kind == KGC_KIND_UNINIT ||
 		      (kind == KGC_KIND_PRECISE && !type->ptrmap);
 	struct kgc_counters *st;
 	struct kgc_thread *t;
@@ -158,12 +177,19 @@ mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
 						     noscan);
 			struct mspan *s = &t->mcache.alloc[spc];
 
-			v = mcache_alloc(t, spc);
-			if (unlikely(!v))
-				return NULL;
-			if (!noscan)
+			if (!noscan) {
+				v = mcache_alloc(t, spc);
+				if (unlikely(!v))
+					return NULL;
 				heapbits_set_fast((uintptr_t)v, s->elemsize,
 						  size, type, conservative);
+			} else if (kind == KGC_KIND_UNINIT) {
+				v = mcache_alloc(t, spc);
+			} else {
+				v = mcache_alloc_zeroed(t, spc);
+			}
+			if (unlikely(!v))
+				return NULL;
 		}
 	} else {
 		if (unlikely(size > kgc_heap.arena_end - kgc_heap.arena_start))
@@ -184,6 +210,7 @@ mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
 		STAT_INC(st->alloc_conservative);
 		break;
 	case KGC_KIND_NOSCAN:
+	case KGC_KIND_UNINIT:
 		STAT_INC(st->alloc_noscan);
 		break;
 	}
@@ -252,6 +279,13 @@ KGC_EXPORT void *kgc_alloc_noscan(size_t size)
 	if (unlikely(!size))
 		return kgc_seterr_null(EINVAL, "kgc: kgc_alloc_noscan: size is 0");
 	return mallocgc(size, NULL, KGC_KIND_NOSCAN);
+}
+
+KGC_EXPORT void *kgc_alloc_uninit(size_t size)
+{
+	if (unlikely(!size))
+		return kgc_seterr_null(EINVAL, "kgc: kgc_alloc_uninit: size is 0");
+	return mallocgc(size, NULL, KGC_KIND_UNINIT);
 }
 
 KGC_EXPORT void *kgc_alloc_conservative(size_t size)

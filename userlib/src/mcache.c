@@ -70,9 +70,15 @@
  *      put_freeindex.
  *
  * Memory: the free objects of spans flagged KGC_SPAN_NEEDZERO may hold old
- * data; mspan_load() zeroes them all when the span is cached (one pass per
- * run of free objects), other spans are fresh zero pages. Every object
- * the mcache hands out is therefore zero.
+ * data; other spans are fresh zero pages. mspan_load() zeroes the free
+ * objects of a scan span when it is cached (one pass per run of free
+ * objects), so every scan object is zero when handed out and the marker
+ * never reads stale pointers. A noscan span keeps the flag instead: the
+ * first zeroed allocation from it clears the object and every free object
+ * after it at once (mspan_zero_rest()), while kgc_alloc_uninit(), which
+ * promises no contents, takes objects from it without zeroing anything.
+ * A program that never asks for uninitialised memory thus zeroes each
+ * span once, as before; one that does skips the zeroing altogether.
  */
 #include <string.h>
 
@@ -120,15 +126,15 @@ static void zero_run(const struct mspan *s, uint32_t first, uint32_t end)
 
 /**
  * mspan_zero_free() - zero every free object of a span, at once
- * @s: a span just loaded, flagged KGC_SPAN_NEEDZERO
+ * @s: a cached span flagged KGC_SPAN_NEEDZERO
  *
  * A span the sweeper handed out again holds the old contents of its freed
  * objects. Zeroing them one by one as they are allocated (what Go does)
  * puts a memset() of cold memory on every allocation; here each run of
  * free objects (1 bits of ~allocbits from freeindex on) is cleared in one
- * pass (zero_run()) when the span is loaded, which for the usual
- * mostly-free span is a few long sequential runs of stores. Every object the
- * mcache hands out is then zero, and the fast path has no zeroing at all.
+ * pass (zero_run()) when the span is loaded (a noscan span: at its first
+ * zeroed allocation), which for the usual mostly-free span is a few long
+ * sequential runs of stores. The fast path then has no zeroing at all.
  * The span is only this thread's until it is given back, so nothing
  * writes the free objects in between.
  */
@@ -161,12 +167,29 @@ static void mspan_zero_free(struct mspan *s)
 }
 
 /**
+ * mspan_zero_rest() - zero a noscan span from object @v on
+ * @s: the cached span, flagged KGC_SPAN_NEEDZERO
+ * @v: the object just taken from it (the fast path moved freeindex past it)
+ *
+ * Called for the first zeroed allocation from a noscan span that may hold
+ * old data: clears @v and every free object after it (mspan_zero_free())
+ * and drops the flag, so that the following allocations need nothing.
+ * Objects handed out before @v (by kgc_alloc_uninit()) are left alone.
+ */
+void mspan_zero_rest(struct mspan *s, void *v)
+{
+	memset(v, 0, s->elemsize);
+	mspan_zero_free(s);
+}
+
+/**
  * mspan_load() - cache a span the kernel handed out
  * @s: the mcache's slot
  * @d: the kernel's description of the span (validated)
  *
- * Zeroes the span's free objects if the kernel says they may hold old data
- * (KGC_SPAN_NEEDZERO), so that every object handed out from @s is zero.
+ * Zeroes the free objects of a scan span if the kernel says they may hold
+ * old data (KGC_SPAN_NEEDZERO); a noscan span keeps the flag, and its
+ * objects are zeroed when a zeroed allocation first takes one.
  */
 void mspan_load(struct mspan *s, const struct kgc_span_desc *d)
 {
@@ -176,14 +199,15 @@ void mspan_load(struct mspan *s, const struct kgc_span_desc *d)
 	s->elemsize = d->elemsize;
 	s->spanclass = d->spanclass;
 	s->flags = d->flags;
-	s->allocount = 0;
 	memcpy(s->allocbits, d->allocbits, sizeof(s->allocbits));
 	if (s->freeindex < s->nelems)
 		s->alloccache = ~s->allocbits[s->freeindex / 64] >>
 				(s->freeindex % 64);
 	else
 		s->alloccache = 0;
-	if (s->flags & KGC_SPAN_NEEDZERO)
+	/* Noscan spans are zeroed by the first zeroed allocation. */
+	if ((s->flags & KGC_SPAN_NEEDZERO) &&
+	    !KGC_SPANCLASS_NOSCAN(s->spanclass))
 		mspan_zero_free(s);
 }
 
@@ -508,7 +532,6 @@ void *mcache_nextfree(struct kgc_thread *t, uint32_t spanclass)
 			   spanclass);
 		goto out;
 	}
-	s->allocount++;
 	v = (void *)(s->base + (uintptr_t)idx * s->elemsize);
 out:
 	kgc_leave(t);

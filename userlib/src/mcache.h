@@ -30,7 +30,6 @@
  * @elemsize: bytes per object
  * @spanclass: span class
  * @flags: KGC_SPAN_* (KGC_SPAN_NEEDZERO)
- * @allocount: objects handed out from this span while cached
  * @allocbits: allocation bits as the kernel handed them out (1 =
  *	allocated; bits at and beyond @nelems set)
  */
@@ -42,7 +41,6 @@ struct mspan {
 	uint32_t elemsize;
 	uint32_t spanclass;
 	uint32_t flags;
-	uint32_t allocount;
 	uint64_t allocbits[KGC_ALLOC_WORDS];
 };
 
@@ -111,6 +109,7 @@ struct mcache {
 struct kgc_thread;
 
 void mspan_load(struct mspan *s, const struct kgc_span_desc *d);
+void mspan_zero_rest(struct mspan *s, void *v);
 int mspan_validate(const struct kgc_span_desc *d, uint32_t spanclass,
 		   uintptr_t lo, uintptr_t hi);
 uint32_t mspan_nextfreeindex(struct mspan *s);
@@ -152,7 +151,6 @@ static inline void *mspan_nextfreefast(struct mspan *s)
 	/* Two shifts: bit + 1 may be 64, which C does not allow in one. */
 	s->alloccache = (cache >> bit) >> 1;
 	s->freeindex = freeidx;
-	s->allocount++;
 	return (void *)(s->base + (uintptr_t)result * s->elemsize);
 }
 

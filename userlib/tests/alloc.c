@@ -182,6 +182,46 @@ static bool all_byte(const unsigned char *p, size_t n, unsigned char c)
 }
 
 /*
+ * kgc_alloc_uninit() takes objects of a reused noscan span without
+ * clearing them; the first kgc_alloc_noscan() of the class then zeroes its
+ * object and the rest of the span, and leaves the uninitialised objects
+ * handed out before it (and filled by their owner) alone. Tiny ones come
+ * zeroed.
+ */
+static void test_uninit(void)
+{
+	unsigned char *u[4], *z, *p, *t;
+	unsigned int i;
+
+	REQUIRE_EQ(fake_heap_init(), 0);
+	fk.prealloc = 0x9249249249249249ULL;	/* every third object taken */
+	for (i = 0; i < 4; i++) {
+		u[i] = kgc_alloc_uninit(48);
+		REQUIRE(u[i] != NULL);
+		/* Old data: no zeroing took place. */
+		CHECK(all_byte(u[i], 48, FAKE_SCRIBBLE));
+		memset(u[i], 0x40 + i, 48);
+	}
+	z = kgc_alloc_noscan(48);
+	REQUIRE(z != NULL);
+	CHECK(all_zero(z, 48));
+	CHECK(fake_span_of((uintptr_t)z) == fake_span_of((uintptr_t)u[0]));
+	for (i = 0; i < 4; i++)
+		CHECK(all_byte(u[i], 48, 0x40 + i));
+	/* The rest of the span was zeroed with it. */
+	p = kgc_alloc_uninit(48);
+	REQUIRE(p != NULL);
+	CHECK(all_zero(p, 48));
+	t = kgc_alloc_uninit(12);
+	REQUIRE(t != NULL);
+	CHECK(all_zero(t, 12));
+	CHECK(kgc_alloc_uninit(0) == NULL);
+	CHECK_EQ(errno, EINVAL);
+	CHECK_STR_CONTAINS(kgc_last_error(), "kgc_alloc_uninit: size is 0");
+	kgc_shutdown();
+}
+
+/*
  * Zeroing of a reused span (mcache.c, mspan_zero_free()) in every class up
  * to 1 KiB: in a scribbled span each object comes out zeroed over its whole
  * slot, and neither
@@ -671,6 +711,7 @@ TAP_MAIN(
 	TAP_CASE(test_every_size_class),
 	TAP_CASE(test_needzero_and_refill),
 	TAP_CASE(test_needzero_every_class_to_1k),
+	TAP_CASE(test_uninit),
 	TAP_CASE(test_resume_at_unaligned_freeindex),
 	TAP_CASE(test_tiny_packing),
 	TAP_CASE(test_tiny_alignment_and_disjoint),
