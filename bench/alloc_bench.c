@@ -18,16 +18,18 @@
  *          object, GOGC=100) and allocates a new one. Steady state with
  *          hot memory for malloc; for kgc the collector's cost is included.
  *
- * Peers allocate with malloc(), or with calloc() given --zero 1: kgc's
- * objects are always zeroed (fresh pages come zeroed; reused memory is
- * cleared by the allocation), so calloc is the like-for-like call.
+ * Peers allocate with malloc(), or with calloc() given --zero 1. kgc's
+ * noscan and conservative objects are zeroed (fresh pages come zeroed;
+ * reused memory is cleared by the allocation), so calloc is their
+ * like-for-like call; kgc_alloc_uninit() objects are not, like malloc's.
  *
  * Which allocator: built once per peer (bench/Makefile). Malloc peers link
  * the allocator's shared library so that it replaces malloc() by symbol
  * interposition; the program checks which library its malloc() came from
- * and says so. kgc builds use libkgc (noscan or conservative objects, see
- * --kind); the "native" kgc build replaces the device by an in-process
- * stand-in (native_kernel.c) so that it runs on a host without kgc.ko.
+ * and says so. kgc builds use libkgc (noscan, conservative or uninit
+ * objects, see --kind); the "native" kgc build replaces the device by an
+ * in-process stand-in (native_kernel.c) so that it runs on a host without
+ * kgc.ko.
  *
  * Output: one "@@ alloc key=value ..." line per run, for bench/report.py.
  * It never passes or fails on time.
@@ -64,6 +66,7 @@ static struct {
 	unsigned long slots;
 	const char *kind;	/* kgc only: "noscan" or "conservative" */
 	int zero;		/* malloc peers: calloc(), zeroed like kgc */
+	int gctrace;		/* kgc only: KGC_DEBUG_GCTRACE */
 } cfg = {
 	.mode = MODE_FRESH,
 	.threads = 1,
@@ -102,12 +105,18 @@ static void die(const char *fmt, const char *arg)
 /* ---- the allocator under test ------------------------------------------ */
 
 #ifdef BENCH_KGC
-static int kgc_conservative;
+static enum { KIND_NOSCAN, KIND_CONSERVATIVE, KIND_UNINIT } kgc_kind;
 
 static inline void *bench_alloc(size_t size)
 {
-	return kgc_conservative ? kgc_alloc_conservative(size) :
-				  kgc_alloc_noscan(size);
+	switch (kgc_kind) {
+	case KIND_CONSERVATIVE:
+		return kgc_alloc_conservative(size);
+	case KIND_UNINIT:
+		return kgc_alloc_uninit(size);
+	default:
+		return kgc_alloc_noscan(size);
+	}
 }
 
 static inline void bench_free(void *p)
@@ -312,8 +321,9 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: alloc_bench [--mode fresh|ring] [--threads N] [--allocs N]\n"
-		"                   [--slots N] [--kind noscan|conservative]\n"
-		"                   [--zero 0|1]   (malloc peers: 1 = calloc)\n");
+		"                   [--slots N] [--kind noscan|conservative|uninit]\n"
+		"                   [--zero 0|1]   (malloc peers: 1 = calloc)\n"
+		"                   [--gctrace 0|1] (kgc: a line per GC cycle)\n");
 	exit(2);
 }
 
@@ -343,6 +353,8 @@ static void parse_args(int argc, char **argv)
 			cfg.kind = v;
 		} else if (!strcmp(a, "--zero")) {
 			cfg.zero = atoi(v);
+		} else if (!strcmp(a, "--gctrace")) {
+			cfg.gctrace = atoi(v);
 		} else {
 			usage();
 		}
@@ -350,7 +362,8 @@ static void parse_args(int argc, char **argv)
 	}
 	if (!cfg.threads || cfg.threads > 64 || !cfg.allocs || !cfg.slots)
 		usage();
-	if (strcmp(cfg.kind, "noscan") && strcmp(cfg.kind, "conservative"))
+	if (strcmp(cfg.kind, "noscan") && strcmp(cfg.kind, "conservative") &&
+	    strcmp(cfg.kind, "uninit"))
 		usage();
 }
 
@@ -371,10 +384,14 @@ int main(int argc, char **argv)
 		KGC_OPTS(opts, .gc_percent = cfg.mode == MODE_RING ? 100 :
 					     KGC_GOGC_OFF,
 			 .flags = KGC_INIT_NOENV,
+			 .debug = cfg.gctrace ? KGC_DEBUG_GCTRACE : 0,
 			 .heap_reserve = (size_t)16 << 30);
 		int err;
 
-		kgc_conservative = !strcmp(cfg.kind, "conservative");
+		if (!strcmp(cfg.kind, "conservative"))
+			kgc_kind = KIND_CONSERVATIVE;
+		else if (!strcmp(cfg.kind, "uninit"))
+			kgc_kind = KIND_UNINIT;
 #ifdef BENCH_KGC_NATIVE
 		native_kernel_install();
 #endif
@@ -442,9 +459,10 @@ int main(int argc, char **argv)
 	total = (double)cfg.allocs * cfg.threads;
 #ifdef BENCH_KGC
 	snprintf(extra, sizeof(extra),
-		 " syscalls_per_m=%.1f refills_per_m=%.1f",
+		 " syscalls_per_m=%.1f refills_per_m=%.1f gcs=%llu",
 		 (st1.syscalls - st0.syscalls) * 1e6 / total,
-		 (st1.refills - st0.refills) * 1e6 / total);
+		 (st1.refills - st0.refills) * 1e6 / total,
+		 (unsigned long long)(st1.num_gc - st0.num_gc));
 #endif
 	printf("@@ alloc impl=%s mode=%s threads=%u allocs=%lu ns=%.2f mops=%.2f minflt_per_m=%.0f hwm_kb=%ld%s\n",
 	       impl_name(), mode, cfg.threads, cfg.allocs, ns,
