@@ -16,7 +16,9 @@ import statistics
 import sys
 
 KGC = "kgc-noscan"
-ALLOC_ORDER = ["kgc-noscan", "kgc-conservative", "mimalloc", "jemalloc",
+KGC_UNINIT = "kgc-uninit"
+ALLOC_ORDER = ["kgc-noscan", "kgc-uninit", "kgc-conservative", "mimalloc",
+               "jemalloc",
                "tcmalloc", "glibc", "mimalloc-calloc", "jemalloc-calloc",
                "tcmalloc-calloc", "glibc-calloc"]
 GC_ORDER = ["kgc", "boehm", "go"]
@@ -138,10 +140,15 @@ def alloc_table(recs, mode, where):
         head += ["faults /10⁶ allocs"]
     head += ["kgc ioctls /10⁶ allocs"]
     base = {t: alloc_cell(g, KGC, t)[0] for t in threads}
+    base_uninit = {t: alloc_cell(g, KGC_UNINIT, t)[0] for t in threads}
     rows, figures = [], {}
     for impl in impls:
         row = [impl]
+        # malloc() peers against kgc_alloc_uninit(), the others against
+        # kgc_alloc_noscan(): like for like, zeroed or not.
+        plain = not impl.startswith("kgc") and not impl.endswith("-calloc")
         for t in threads:
+            b = base_uninit[t] if plain and base_uninit[t] else base[t]
             v, sp, na = alloc_cell(g, impl, t)
             figures[(impl, t)] = v
             if v is None:
@@ -150,7 +157,7 @@ def alloc_table(recs, mode, where):
                 cell = fmt(v)
                 if sp is not None and sp >= 10:
                     cell += f" (±{sp / 2:.0f}%)"
-                row += [cell, ratio(v, base[t])]
+                row += [cell, ratio(v, b)]
         if mode == "fresh":
             row.append(fmt(alloc_cell(g, impl, threads[0],
                                       "minflt_per_m")[0], 0))
@@ -256,10 +263,12 @@ ALLOC_NOTES = {
         "word. Malloc peers call free(); kgc overwrites the slot through "
         "KGC_STORE and leaves the object to the collector (GOGC=100), so "
         "kgc's figure includes the collector's cost.",
-        "kgc-noscan: kgc_alloc_noscan() (like malloc); kgc-conservative: "
+        "kgc-noscan: kgc_alloc_noscan(), zeroed objects (like calloc); "
+        "kgc-uninit: kgc_alloc_uninit(), contents unspecified (like "
+        "malloc or GC_malloc_atomic); kgc-conservative: "
         "kgc_alloc_conservative() (like GC_MALLOC, writes pointer bits). "
-        "kgc objects are always zeroed: the *-calloc rows are the "
-        "like-for-like peers. × kgc = the row's time over kgc-noscan's "
+        "× kgc = the row's time over its like-for-like kgc row's: malloc "
+        "rows over kgc-uninit's, *-calloc and kgc rows over kgc-noscan's "
         "(above 1: kgc is faster).",
     ],
     "fresh": [
@@ -351,13 +360,16 @@ def goal_lines(where, af, bt, gb):
         f = af.get(mode, {})
         for t in (1, 2):
             k, m = f.get((KGC, t)), f.get(("mimalloc", t))
-            mc = f.get(("mimalloc-calloc", t))
+            u, mc = f.get((KGC_UNINIT, t)), f.get(("mimalloc-calloc", t))
             if m is None:
                 continue
-            s = f"- {where}, {mode}, {t} thread{'s' if t > 1 else ''}: " \
-                f"kgc-noscan / mimalloc = {ratio(k, m)}"
+            s = f"- {where}, {mode}, {t} thread{'s' if t > 1 else ''}: "
+            if u is not None:
+                s += f"kgc-uninit / mimalloc = {ratio(u, m)}"
+            else:
+                s += f"kgc-noscan / mimalloc = {ratio(k, m)}"
             if mc is not None:
-                s += f", / mimalloc-calloc = {ratio(k, mc)}"
+                s += f", kgc-noscan / mimalloc-calloc = {ratio(k, mc)}"
             lines.append(s + " (goal ≤ 1)")
     for name, fig in (("binary-trees", bt), ("GCBench", gb)):
         k, b, g = (fig.get((i, "on")) for i in ("kgc", "boehm", "go"))

@@ -87,6 +87,9 @@ if ! skip alloc; then
 				run "$B/alloc_$impl" --mode ring --threads $threads \
 					--allocs "$ALLOC_RING" --slots "$ALLOC_SLOTS"
 			done
+			run "$B/alloc_kgc" --mode ring --threads $threads \
+				--allocs "$ALLOC_RING" --slots "$ALLOC_SLOTS" \
+				--kind uninit
 			for impl in glibc jemalloc tcmalloc mimalloc; do
 				run "$B/alloc_$impl" --mode ring --threads $threads \
 					--allocs "$ALLOC_RING" --slots "$ALLOC_SLOTS" \
