@@ -272,6 +272,34 @@ next:
 }
 
 /*
+ * The bytes of a random_span(@d, 0xa5, 64) span after zeroing: 0 in object
+ * @only (NO_OBJ: none) and in every free object from @from on, 0xa5 in
+ * every other byte, the 64 after the span included. Reports the first
+ * wrong byte at @line of this file.
+ */
+#define NO_OBJ	UINT32_MAX
+static bool zeroed_exactly(const unsigned char *mem,
+			   const struct kgc_span_desc *d, uint32_t from,
+			   uint32_t only, unsigned int round, int line)
+{
+	size_t k;
+
+	for (k = 0; k < (size_t)d->nelems * d->elemsize + 64; k++) {
+		uint32_t obj = (uint32_t)(k / d->elemsize);
+		bool zero = obj < d->nelems &&
+			    (obj == only || (obj >= from && !allocated(d, obj)));
+
+		if (mem[k] != (zero ? 0 : 0xa5)) {
+			tap_fail(__FILE__, line,
+				 "round %u (nelems %u, fi %u): byte %zu of object %u is 0x%02x",
+				 round, d->nelems, d->freeindex, k, obj, mem[k]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
  * KGC_SPAN_NEEDZERO: mspan_load() zeroes exactly the free objects at and
  * above freeindex (runs of free objects that cross 64-object words, whole
  * free words, a freeindex in mid-word), leaves every other byte alone, and
@@ -285,26 +313,12 @@ static void test_needzero_load_zeroes_free_runs(void)
 		struct kgc_span_desc d;
 		struct mspan s;
 		unsigned char *mem = random_span(&d, 0xa5, 64);
-		uint32_t nelems = d.nelems, elemsize = d.elemsize;
-		uint32_t fi = d.freeindex;
-		size_t k;
 
 		REQUIRE(mem);
 		d.flags = KGC_SPAN_NEEDZERO;
 		mspan_load(&s, &d);
 		CHECK_EQ(s.flags & KGC_SPAN_NEEDZERO, 0);
-		for (k = 0; k < (size_t)nelems * elemsize + 64; k++) {
-			uint32_t obj = (uint32_t)(k / elemsize);
-			bool zero = obj < nelems && obj >= fi &&
-				    !allocated(&d, obj);
-
-			if (mem[k] != (zero ? 0 : 0xa5)) {
-				tap_fail(__FILE__, __LINE__,
-					 "round %u (nelems %u, fi %u): byte %zu of object %u is 0x%02x",
-					 round, nelems, fi, k, obj, mem[k]);
-				break;
-			}
-		}
+		zeroed_exactly(mem, &d, d.freeindex, NO_OBJ, round, __LINE__);
 		free(mem);
 		if (tap_case_failed)
 			return;
@@ -325,10 +339,8 @@ static void test_needzero_noscan_zeroes_at_first_zeroed_alloc(void)
 		struct kgc_span_desc d;
 		struct mspan s;
 		unsigned char *mem = random_span(&d, 0xa5, 64), *v = NULL;
-		uint32_t nelems = d.nelems, elemsize = d.elemsize;
-		uint32_t n = (uint32_t)(rng() % 5), i, vidx = 0, fi;
+		uint32_t n = (uint32_t)(rng() % 5), i;
 		bool slow;
-		size_t k;
 
 		REQUIRE(mem);
 		d.flags = KGC_SPAN_NEEDZERO;
@@ -342,24 +354,14 @@ static void test_needzero_noscan_zeroes_at_first_zeroed_alloc(void)
 				break;
 		}
 		if (v) {
-			vidx = (uint32_t)(((uintptr_t)v - d.base) / elemsize);
 			mspan_zero_rest(&s, v);
 			CHECK_EQ(s.flags & KGC_SPAN_NEEDZERO, 0);
-		}
-		fi = s.freeindex;
-		for (k = 0; k < (size_t)nelems * elemsize + 64; k++) {
-			uint32_t obj = (uint32_t)(k / elemsize);
-			bool zero = v && obj < nelems &&
-				    (obj == vidx ||
-				     (obj >= fi && !allocated(&d, obj)));
-
-			if (mem[k] != (zero ? 0 : 0xa5)) {
-				tap_fail(__FILE__, __LINE__,
-					 "round %u (nelems %u, fi %u, %u uninit): byte %zu of object %u is 0x%02x",
-					 round, nelems, d.freeindex, n, k, obj,
-					 mem[k]);
-				break;
-			}
+			zeroed_exactly(mem, &d, s.freeindex,
+				       (uint32_t)(((uintptr_t)v - d.base) /
+						  d.elemsize), round, __LINE__);
+		} else {
+			zeroed_exactly(mem, &d, d.nelems, NO_OBJ, round,
+				       __LINE__);
 		}
 		free(mem);
 		if (tap_case_failed)
