@@ -177,19 +177,16 @@ mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
 						     noscan);
 			struct mspan *s = &t->mcache.alloc[spc];
 
-			if (!noscan) {
-				v = mcache_alloc(t, spc);
-				if (unlikely(!v))
-					return NULL;
-				heapbits_set_fast((uintptr_t)v, s->elemsize,
-						  size, type, conservative);
-			} else if (kind == KGC_KIND_UNINIT) {
-				v = mcache_alloc(t, spc);
-			} else {
+			/* Scan spans are zero already (mspan_load()). */
+			if (noscan && kind != KGC_KIND_UNINIT)
 				v = mcache_alloc_zeroed(t, spc);
-			}
+			else
+				v = mcache_alloc(t, spc);
 			if (unlikely(!v))
 				return NULL;
+			if (!noscan)
+				heapbits_set_fast((uintptr_t)v, s->elemsize,
+						  size, type, conservative);
 		}
 	} else {
 		if (unlikely(size > kgc_heap.arena_end - kgc_heap.arena_start))
