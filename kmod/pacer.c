@@ -97,7 +97,9 @@ long kgc_pacer_assist_budget(const struct kgc_assist *a, u64 alloc)
 		/* 1x at the trigger rising to 4x at the goal. */
 		ratio = 16 + 48 * (a->live - a->trigger) /
 			(a->goal - a->trigger);
-		return (long)min_t(u64, alloc * ratio / 16, LONG_MAX / 2);
+		/* ratio sixteenths in 16.16, through the saturating scale. */
+		return (long)min_t(u64, kgc_pacer_scale(alloc, ratio << 12),
+				   LONG_MAX / 2);
 	}
 	since = a->live > a->live0 ? a->live - a->live0 : 0;
 	dist = a->goal > a->live0 ? a->goal - a->live0 : 1;
