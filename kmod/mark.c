@@ -203,31 +203,6 @@ static bool kgc_mark_pop(struct kgc_marker *w, u64 *obj)
 	return true;
 }
 
-/* The span of a heap address, without the heap lock (RCU read side). */
-static __always_inline struct kgc_span *kgc_mark_span_of(struct kgc_mheap *h,
-							 u64 addr)
-{
-	struct kgc_span **map;
-	unsigned long page;
-
-	if (addr < h->base)
-		return NULL;
-	page = (addr - h->base) >> KGC_PAGE_SHIFT;
-	/* Pairs with kgc_mheap_grow(): the arena tables are there. */
-	if (page >= smp_load_acquire(&h->narenas) * KGC_ARENA_PAGES)
-		return NULL;
-	map = READ_ONCE(h->spanmap[page / KGC_ARENA_PAGES]);
-	return READ_ONCE(map[page % KGC_ARENA_PAGES]);
-}
-
-static bool kgc_span_live(struct kgc_span *s)
-{
-	u8 state = READ_ONCE(s->state);
-
-	return state == KGC_SPAN_CENTRAL || state == KGC_SPAN_CACHED ||
-	       state == KGC_SPAN_LARGE;
-}
-
 /*
  * Whether object @idx of @s was allocated black by the mcache caching @s:
  * from @s->black_from on (set while marking when the span was handed out
@@ -262,8 +237,8 @@ static __always_inline bool __kgc_mark_shade(struct kgc_marker *w, u64 p,
 	u32 idx;
 
 	*push = 0;
-	s = kgc_mark_span_of(h, p);
-	if (!s || !kgc_span_live(s))
+	s = kgc_mheap_span_of_rcu(h, p);
+	if (!s || !kgc_span_in_use(s))
 		return false;
 	base = h->base + ((u64)s->start << KGC_PAGE_SHIFT);
 	idx = kgc_span_objindex(s, p - base);
@@ -502,8 +477,8 @@ static size_t kgc_mark_scan(struct kgc_marker *w, u64 e)
 	u64 base, objbase, size, o, len, off;
 	struct kgc_span *s;
 
-	s = kgc_mark_span_of(h, e);
-	if (!s || !kgc_span_live(s))
+	s = kgc_mheap_span_of_rcu(h, e);
+	if (!s || !kgc_span_in_use(s))
 		return 0;	/* freed while grey: nothing to scan */
 	base = h->base + ((u64)s->start << KGC_PAGE_SHIFT);
 	size = s->elemsize;
@@ -628,7 +603,7 @@ void kgc_mark_rescan(struct kgc_marker *w)
 			u32 i;
 
 			if (!s || s->start != a * KGC_ARENA_PAGES + p ||
-			    !kgc_span_live(s) ||
+			    !kgc_span_in_use(s) ||
 			    KGC_SPANCLASS_NOSCAN(s->spanclass))
 				continue;
 			base = h->base + ((u64)s->start << KGC_PAGE_SHIFT);

@@ -96,4 +96,47 @@ void kgc_mheap_stats(struct kgc_mheap *h, struct kgc_stats *st);
 struct kgc_span *kgc_mheap_span_of(struct kgc_mheap *h, u64 addr);
 void kgc_mheap_free_span(struct kgc_mheap *h, struct kgc_span *s);
 
+/**
+ * kgc_mheap_span_of_rcu() - the span of a heap address, without the lock
+ * @h: heap
+ * @addr: any value
+ *
+ * For the marker and the fault path: the span may be freed, or its pages
+ * reused, at any moment, so the caller only takes it as a hint or checks
+ * what it reads (kgc_span_in_use()).
+ *
+ * Context: RCU read side (spans are freed after a grace period).
+ * Return: the span containing @addr as of the read, or NULL.
+ */
+static __always_inline struct kgc_span *
+kgc_mheap_span_of_rcu(struct kgc_mheap *h, u64 addr)
+{
+	struct kgc_span **map;
+	unsigned long page;
+
+	if (addr < h->base)
+		return NULL;
+	page = (addr - h->base) >> KGC_PAGE_SHIFT;
+	/* Pairs with kgc_mheap_grow(): the arena tables are there. */
+	if (page >= smp_load_acquire(&h->narenas) * KGC_ARENA_PAGES)
+		return NULL;
+	map = READ_ONCE(h->spanmap[page / KGC_ARENA_PAGES]);
+	return READ_ONCE(map[page % KGC_ARENA_PAGES]);
+}
+
+/**
+ * kgc_span_in_use() - whether a span found without the lock is in use
+ * @s: span from kgc_mheap_span_of_rcu()
+ *
+ * Return: true while it is on an mcentral list, in an mcache or a large
+ * object; false once it was freed.
+ */
+static inline bool kgc_span_in_use(const struct kgc_span *s)
+{
+	u8 state = READ_ONCE(s->state);
+
+	return state == KGC_SPAN_CENTRAL || state == KGC_SPAN_CACHED ||
+	       state == KGC_SPAN_LARGE;
+}
+
 #endif /* _KGC_MHEAP_H */
