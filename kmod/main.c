@@ -55,7 +55,7 @@ MODULE_PARM_DESC(mark_workers,
 		 "Mark threads per heap, the marker included (1-8, default 1)");
 module_param_named(handshake_grace_us, kgc_handshake_grace_us, uint, 0644);
 MODULE_PARM_DESC(handshake_grace_us,
-		 "How long a GC handshake waits for a thread before signalling it, in microseconds (default 1000)");
+		 "How long a GC handshake waits for a thread before signalling it, in microseconds (default 250)");
 module_param_named(idle_ms, kgc_idle_ms, uint, 0644);
 MODULE_PARM_DESC(idle_ms,
 		 "After this long without a refill a process counts as idle: one collection, and its free heap pages go back (0: never; default 1000)");
