@@ -237,20 +237,11 @@ static struct page *kgc_heap_get_or_add_page(struct kgc_heap *heap,
  * Map @n pages, new in the store, at @addr onwards in @vma, and put the
  * caller's references to them (the page tables take their own). A page
  * that a racing fault of another thread mapped first is skipped.
- *
- * The fault-around maps pages nobody touched, of spans that were in use a
- * moment ago. If such a span was freed and its run dropped meanwhile
- * (kgc_heap_drop_pages(): out of the store, then zapped), a page mapped
- * after the zap would be one the store no longer has, which the marker
- * would never read. So each page is looked up again once mapped: still
- * stored, and a later drop's zap will unmap it; gone, and it is unmapped
- * here.
  */
-static void kgc_heap_insert(struct kgc_heap *heap, struct vm_area_struct *vma,
-			    unsigned long addr, struct page **pages,
-			    unsigned long n)
+static void kgc_heap_insert(struct vm_area_struct *vma, unsigned long addr,
+			    struct page **pages, unsigned long n)
 {
-	unsigned long i = 0, left, idx;
+	unsigned long i = 0, left;
 
 	while (i < n) {
 		left = n - i;
@@ -260,14 +251,8 @@ static void kgc_heap_insert(struct kgc_heap *heap, struct vm_area_struct *vma,
 		/* Page n - left was not mapped: go on after it. */
 		i = n - left + 1;
 	}
-	for (i = 0; i < n; i++) {
-		idx = (addr + i * PAGE_SIZE - heap->mheap.base) >> PAGE_SHIFT;
-		if (xa_load(&heap->pages, idx) != pages[i])
-			unmap_mapping_range(heap->mapping,
-					    (loff_t)(heap->pgoff + idx) << PAGE_SHIFT,
-					    PAGE_SIZE, 1);
+	for (i = 0; i < n; i++)
 		put_page(pages[i]);
-	}
 }
 
 /* Whether the heap page holding user address @addr is in a span in use. */
@@ -324,7 +309,7 @@ static void kgc_heap_fault_around(struct kgc_heap *heap,
 	}
 	if (nr) {
 		atomic_long_add(nr, &heap->populated);
-		kgc_heap_insert(heap, vma, start, pages, nr);
+		kgc_heap_insert(vma, start, pages, nr);
 	}
 }
 
