@@ -92,6 +92,15 @@ static bool kgc_debugfs_show_header(struct seq_file *m, struct kgc_heap *heap)
 	return mapped;
 }
 
+/* struct kgc_stats, filled as KGC_IOC_STATS does. */
+static void kgc_debugfs_heap_stats(struct kgc_heap *heap, struct kgc_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	kgc_mheap_stats(&heap->mheap, st);
+	st->heap_resident = (u64)atomic_long_read(&heap->resident) << PAGE_SHIFT;
+	st->faults = atomic_long_read(&heap->faults);
+}
+
 static int kgc_heap_stats_show(struct seq_file *m, void *unused)
 {
 	struct kgc_heap *heap = m->private;
@@ -107,7 +116,7 @@ static int kgc_heap_stats_show(struct seq_file *m, void *unused)
 	if (!gs)
 		return -ENOMEM;
 
-	kgc_heap_stats(heap, &st);
+	kgc_debugfs_heap_stats(heap, &st);
 	seq_printf(m, "heap_sys %llu\n", st.heap_sys);
 	seq_printf(m, "heap_inuse %llu\n", st.heap_inuse);
 	seq_printf(m, "heap_idle %llu\n", st.heap_idle);
@@ -119,7 +128,6 @@ static int kgc_heap_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "large_bytes %llu\n", st.large_bytes);
 	seq_printf(m, "refills %llu\n", st.refills);
 	seq_printf(m, "faults %llu\n", st.faults);
-	seq_printf(m, "populated %llu\n", st.populated);
 	seq_printf(m, "arenas %llu\n", st.arenas);
 
 	kgc_gc_stats(gc, gs);
@@ -283,7 +291,7 @@ static void kgc_debugfs_sum(struct kgc_heap *heap, struct kgc_debugfs_sum *s)
 	s->mapped = kgc_heap_ready(heap);
 	if (!s->mapped)
 		return;
-	kgc_heap_stats(heap, &s->st);
+	kgc_debugfs_heap_stats(heap, &s->st);
 	spin_lock(&heap->gc.lock);
 	s->num_gc = heap->gc.num_gc;
 	s->num_forced = heap->gc.num_forced;
@@ -314,7 +322,6 @@ static int kgc_totals_show(struct seq_file *m, void *unused)
 		all.st.large_bytes += one.st.large_bytes;
 		all.st.refills += one.st.refills;
 		all.st.faults += one.st.faults;
-		all.st.populated += one.st.populated;
 		all.st.arenas += one.st.arenas;
 		all.num_gc += one.num_gc;
 		all.num_forced += one.num_forced;
@@ -338,7 +345,6 @@ static int kgc_totals_show(struct seq_file *m, void *unused)
 	seq_printf(m, "large_bytes %llu\n", all.st.large_bytes);
 	seq_printf(m, "refills %llu\n", all.st.refills);
 	seq_printf(m, "faults %llu\n", all.st.faults);
-	seq_printf(m, "populated %llu\n", all.st.populated);
 	seq_printf(m, "arenas %llu\n", all.st.arenas);
 	seq_printf(m, "num_gc %llu\n", all.num_gc);
 	seq_printf(m, "num_forced_gc %llu\n", all.num_forced);

@@ -206,7 +206,11 @@ static long kgc_ioctl_free(struct kgc_heap *heap, void *arg)
 
 static long kgc_ioctl_stats(struct kgc_heap *heap, void *arg)
 {
-	kgc_heap_stats(heap, arg);
+	struct kgc_stats *st = arg;
+
+	kgc_mheap_stats(&heap->mheap, st);
+	st->heap_resident = (u64)atomic_long_read(&heap->resident) << PAGE_SHIFT;
+	st->faults = atomic_long_read(&heap->faults);
 	return 0;
 }
 

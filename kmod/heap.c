@@ -75,7 +75,6 @@ struct kgc_heap *kgc_heap_create(struct file *file)
 	atomic_long_set(&heap->resident, 0);
 	atomic_long_set(&heap->drops, 0);
 	atomic_long_set(&heap->faults, 0);
-	atomic_long_set(&heap->populated, 0);
 	ret = kgc_gc_init(&heap->gc, heap);
 	if (ret)
 		goto err_id;
@@ -193,143 +192,30 @@ repeat:
 	return page;
 }
 
-/*
- * The page at @idx with a reference for the caller: the stored one, or a
- * new zeroed page (allocated with @gfp) stored first, whose store
- * reference is the page's first. @added tells which. NULL: no memory.
- */
-static struct page *kgc_heap_get_or_add_page(struct kgc_heap *heap,
-					     unsigned long idx, gfp_t gfp,
-					     bool *added)
+static vm_fault_t kgc_heap_fault(struct vm_fault *vmf)
 {
+	struct kgc_heap *heap = vmf->vma->vm_private_data;
+	unsigned long idx = vmf->pgoff - heap->pgoff;
 	struct page *page, *old;
 
-	*added = false;
 	while (!(page = kgc_heap_get_page(heap, idx))) {
-		page = alloc_page(gfp | __GFP_ZERO | __GFP_ACCOUNT);
+		page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT);
 		if (!page)
-			return NULL;
-		/* The caller's reference, before anyone can see the page. */
+			return VM_FAULT_OOM;
+		/* The fault's own reference, before anyone can see the page. */
 		get_page(page);
 		old = xa_cmpxchg(&heap->pages, idx, NULL, page,
 				 GFP_KERNEL_ACCOUNT);
 		if (!old) {
 			atomic_long_inc(&heap->resident);
-			*added = true;
-			return page;
+			atomic_long_inc(&heap->faults);
+			break;
 		}
 		put_page(page);
 		__free_page(page);
 		if (xa_is_err(old))
-			return NULL;
+			return VM_FAULT_OOM;
 		/* Another fault stored one first: look it up again. */
-	}
-	return page;
-}
-
-/*
- * Base pages a fault maps at most: the faulting one and those after it,
- * like the kernel's fault_around_bytes (64 KiB) for files.
- */
-#define KGC_FAULT_AROUND	16
-
-/*
- * Map @n pages, new in the store, at @addr onwards in @vma, and put the
- * caller's references to them (the page tables take their own). A page
- * that a racing fault of another thread mapped first is skipped.
- */
-static void kgc_heap_insert(struct vm_area_struct *vma, unsigned long addr,
-			    struct page **pages, unsigned long n)
-{
-	unsigned long i = 0, left;
-
-	while (i < n) {
-		left = n - i;
-		if (!vm_insert_pages(vma, addr + i * PAGE_SIZE, pages + i,
-				     &left))
-			break;
-		/* Page n - left was not mapped: go on after it. */
-		i = n - left + 1;
-	}
-	for (i = 0; i < n; i++)
-		put_page(pages[i]);
-}
-
-/* Whether the heap page holding user address @addr is in a span in use. */
-static bool kgc_heap_addr_in_use(struct kgc_heap *heap, unsigned long addr)
-{
-	struct kgc_span *s;
-	bool ret;
-
-	rcu_read_lock();
-	s = kgc_mheap_span_of_rcu(&heap->mheap, addr);
-	ret = s && kgc_span_in_use(s);
-	rcu_read_unlock();
-	return ret;
-}
-
-/*
- * Fault-around: after a fault at @addr, allocate and map the pages that
- * follow it, up to KGC_FAULT_AROUND in all, while they are in spans in use
- * (handed out, so about to be written) and not resident. The first touch
- * of a fresh span, or of a batch of spans carved one after the other,
- * then traps once per 64 KiB instead of once per page. Pages of free runs
- * are never touched: the page heap counts them as released. Best effort:
- * no retries, no warnings; a page it cannot allocate faults later.
- */
-static void kgc_heap_fault_around(struct kgc_heap *heap,
-				  struct vm_area_struct *vma,
-				  unsigned long addr)
-{
-	const gfp_t gfp = GFP_HIGHUSER | __GFP_NORETRY | __GFP_NOWARN;
-	unsigned long end = min(vma->vm_end, addr + KGC_FAULT_AROUND * PAGE_SIZE);
-	unsigned long heap_end = heap->mheap.base + heap->size;
-	struct page *pages[KGC_FAULT_AROUND - 1], *page;
-	unsigned long start = addr + PAGE_SIZE, a;
-	unsigned int nr = 0;
-	bool added;
-
-	end = min(end, heap_end);
-	for (a = start; a < end; a += PAGE_SIZE) {
-		/* One check per heap page (KGC_PAGE_SIZE), at its start. */
-		if ((a == start || !(a % KGC_PAGE_SIZE)) &&
-		    !kgc_heap_addr_in_use(heap, a))
-			break;
-		page = kgc_heap_get_or_add_page(heap,
-						(a - heap->mheap.base) >> PAGE_SHIFT,
-						gfp, &added);
-		if (!page)
-			break;
-		if (!added) {
-			/* Resident, so mapped already or left to its fault. */
-			put_page(page);
-			break;
-		}
-		pages[nr++] = page;
-	}
-	if (nr) {
-		atomic_long_add(nr, &heap->populated);
-		kgc_heap_insert(vma, start, pages, nr);
-	}
-}
-
-static vm_fault_t kgc_heap_fault(struct vm_fault *vmf)
-{
-	struct kgc_heap *heap = vmf->vma->vm_private_data;
-	unsigned long idx = vmf->pgoff - heap->pgoff;
-	struct page *page;
-	bool added;
-
-	/* The caller's reference becomes the page table's. */
-	page = kgc_heap_get_or_add_page(heap, idx, GFP_HIGHUSER, &added);
-	if (!page)
-		return VM_FAULT_OOM;
-	if (added) {
-		atomic_long_inc(&heap->faults);
-		/* The heap itself, not the bitmap or control windows. */
-		if (idx < heap->size >> PAGE_SHIFT)
-			kgc_heap_fault_around(heap, vmf->vma,
-					      vmf->address & PAGE_MASK);
 	}
 	vmf->page = page;
 	return 0;
@@ -528,20 +414,6 @@ unsigned long kgc_heap_get_unmapped_area(struct kgc_heap *heap,
 }
 
 /**
- * kgc_heap_stats() - a heap's statistics, as KGC_IOC_STATS reports them
- * @heap: heap, mapped
- * @st: filled completely
- */
-void kgc_heap_stats(struct kgc_heap *heap, struct kgc_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-	kgc_mheap_stats(&heap->mheap, st);
-	st->heap_resident = (u64)atomic_long_read(&heap->resident) << PAGE_SHIFT;
-	st->faults = atomic_long_read(&heap->faults);
-	st->populated = atomic_long_read(&heap->populated);
-}
-
-/**
  * kgc_heap_zero() - zero the resident pages of a heap range
  * @heap: heap
  * @addr: user address of the range, in the heap
@@ -704,8 +576,7 @@ int kgc_heap_mmap(struct kgc_heap *heap, struct vm_area_struct *vma)
 	if (ret)
 		return ret;
 
-	/* VM_MIXEDMAP: the fault-around maps pages with vm_insert_pages(). */
-	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND | VM_MIXEDMAP;
+	vma->vm_flags |= VM_DONTCOPY | VM_DONTEXPAND;
 	vma->vm_ops = &kgc_heap_vm_ops;
 	vma->vm_private_data = heap;
 	return 0;

@@ -49,8 +49,6 @@
  * @drops: runs of pages taken out of @pages so far (kgc_heap_drop_pages()):
  *	a page a marker looked up before the count last moved may be gone
  * @faults: faults that allocated a page
- * @populated: pages a fault allocated and mapped ahead of use, after the
- *	page it was for (fault-around)
  * @node: link in the list of heaps (kgc_heaps_lock)
  * @gc: the collector
  * @scav: the scavenger's state (reclaim.c)
@@ -72,7 +70,6 @@ struct kgc_heap {
 	atomic_long_t resident;
 	atomic_long_t drops;
 	atomic_long_t faults;
-	atomic_long_t populated;
 	struct list_head node;
 	struct kgc_gc gc;
 	struct kgc_scav scav;
@@ -85,7 +82,6 @@ bool kgc_heap_ready(struct kgc_heap *heap);
 unsigned long kgc_heap_get_unmapped_area(struct kgc_heap *heap,
 					 unsigned long addr, unsigned long len,
 					 unsigned long pgoff, unsigned long flags);
-void kgc_heap_stats(struct kgc_heap *heap, struct kgc_stats *st);
 void kgc_heap_zero(struct kgc_heap *heap, u64 addr, u64 len);
 unsigned long kgc_heap_drop_pages(struct kgc_heap *heap, unsigned long page,
 				  unsigned long npages);

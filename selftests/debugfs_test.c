@@ -167,9 +167,8 @@ TEST_F(dbg, stats_fresh_heap)
 	static const char *const names[] = {
 		"heap_sys", "heap_inuse", "heap_idle", "heap_released",
 		"heap_resident", "spans_inuse", "spans_cached",
-		"large_objects", "large_bytes", "refills", "faults",
-		"populated", "arenas", "num_gc", "num_forced_gc",
-		"pause_total_ns", "last_gc_ns",
+		"large_objects", "large_bytes", "refills", "faults", "arenas",
+		"num_gc", "num_forced_gc", "pause_total_ns", "last_gc_ns",
 		"next_gc", "heap_live", "heap_marked", "gc_cpu_ns",
 		"uptime_ns", "heap_objects", "gc_percent", "memory_limit",
 		"checkmark_errors", "signals", "gc_phase", "gc_threads",

@@ -384,76 +384,6 @@ TEST_F(heap, reuse_and_zeroing)
 		ASSERT_EQ(0, ((char *)(uintptr_t)l.addr)[i]);
 }
 
-/* Whether every base page of [addr, addr + len) is mapped (mincore()). */
-static bool all_mapped(uint64_t addr, size_t len)
-{
-	size_t pg = getpagesize(), n = len / pg, i;
-	unsigned char vec[256];
-
-	if (n > sizeof(vec) ||
-	    mincore((void *)(uintptr_t)addr, len, vec))
-		return false;
-	for (i = 0; i < n; i++)
-		if (!(vec[i] & 1))
-			return false;
-	return true;
-}
-
-/*
- * Fault-around: the first write to a fresh span faults once, and that fault
- * maps the pages after it as well, up to 16 base pages, as far as they are
- * in spans in use: the rest of the span and the next spans of the batch.
- * Pages nobody was given stay unmapped, even inside the window.
- */
-TEST_F(heap, fault_maps_the_pages_around)
-{
-	const uint32_t spc = KGC_SPANCLASS(64, 0);	/* 7 heap pages */
-	struct kgc_span_desc more[KGC_REFILL_MORE_MAX];
-	const uint64_t pg = getpagesize();
-	struct kgc_stats st0, st1, st2, st3;
-	uint64_t bytes, end;
-	struct kgc_refill r;
-	uint32_t i, n;
-
-	DEV_REQUIRED();
-	memset(&r, 0, sizeof(r));
-	r.spanclass = spc;
-	r.more = (uintptr_t)more;
-	r.more_max = KGC_REFILL_MORE_MAX;
-	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_REFILL, &r));
-	n = r.more_count;
-	ASSERT_LE(1, n);
-	ASSERT_EQ(7, r.span.npages);
-	bytes = (uint64_t)r.span.npages * KGC_PAGE_SIZE;
-	/* A fresh heap carves the batch in address order, back to back. */
-	for (i = 0; i < n; i++)
-		ASSERT_EQ(r.span.base + (i + 1) * bytes, more[i].base);
-	end = r.span.base + (1 + n) * bytes;
-	EXPECT_FALSE(all_mapped(r.span.base, pg));
-
-	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_STATS, &st0));
-	*(volatile char *)(uintptr_t)r.span.base = 1;
-	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_STATS, &st1));
-	EXPECT_EQ(st0.faults + 1, st1.faults);
-	EXPECT_EQ(st0.populated + 15, st1.populated);
-	EXPECT_TRUE(all_mapped(r.span.base, 16 * pg));
-	EXPECT_FALSE(all_mapped(r.span.base + 16 * pg, pg));
-	/* The rest of the window: zero, writable, no further kgc fault. */
-	EXPECT_TRUE(all_zero(r.span.base + 8, 16 * pg - 8));
-	memset((void *)(uintptr_t)r.span.base, 0x5a, 16 * pg);
-	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_STATS, &st2));
-	EXPECT_EQ(st1.faults, st2.faults);
-	EXPECT_EQ(st1.populated, st2.populated);
-
-	/* The last span of the batch: the window stops at its end. */
-	*(volatile char *)(uintptr_t)(end - 2 * pg) = 1;
-	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_STATS, &st3));
-	EXPECT_EQ(st2.faults + 1, st3.faults);
-	EXPECT_EQ(st2.populated + 1, st3.populated);
-	EXPECT_TRUE(all_mapped(end - 2 * pg, 2 * pg));
-	EXPECT_FALSE(all_mapped(end, pg));
-}
-
 /* Large objects: page-rounded, writable, freed explicitly, checked. */
 TEST_F(heap, large_objects)
 {
@@ -539,9 +469,7 @@ TEST_F(heap, stats)
 	EXPECT_EQ(1, st.arenas);
 	EXPECT_EQ(1, st.refills);
 	EXPECT_GE(st.heap_resident, 1 << 20);
-	/* Each page faulted in, or mapped by the fault before it. */
-	EXPECT_GE(st.faults + st.populated, (1 << 20) / getpagesize());
-	EXPECT_LT(0, st.faults);
+	EXPECT_GE(st.faults, (1 << 20) / getpagesize());
 }
 
 static long read_long(const char *path)

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -83,18 +82,6 @@ static inline int kgc_put_span(int fd, uint64_t base, uint32_t freeindex,
 	};
 
 	return kgc_ioctl(fd, KGC_IOC_REFILL, &r);
-}
-
-/* Whether the @len bytes (a multiple of 8) at @addr are all zero. */
-static inline bool all_zero(uint64_t addr, size_t len)
-{
-	const uint64_t *p = (const uint64_t *)(uintptr_t)addr;
-	size_t i;
-
-	for (i = 0; i < len / 8; i++)
-		if (p[i])
-			return false;
-	return true;
 }
 
 #endif /* _KGC_TEST_UTIL_H */

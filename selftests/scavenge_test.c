@@ -131,6 +131,17 @@ static uint64_t checksum(uint64_t addr, size_t len)
 	return sum;
 }
 
+static bool all_zero(uint64_t addr, size_t len)
+{
+	const uint64_t *p = (const uint64_t *)(uintptr_t)addr;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 /*
  * Allocate @n objects of 1 MiB, filled (so resident), free all but the
  * first @keep. Returns the checksum of the kept ones in @sums.
@@ -379,38 +390,6 @@ TEST_F(scav, released_pages_refault_zeroed)
 	b = large_alloc(self->fd, 4 * MIB);
 	EXPECT_EQ(a, b);
 	EXPECT_TRUE(all_zero(b, 4 * MIB));
-}
-
-/*
- * A fault on released pages maps the pages after it too, as far as they
- * belong to an object in use: a large object's first touch faults once per
- * 16 base pages, each page zeroed.
- */
-TEST_F(scav, released_pages_fault_around)
-{
-	const uint64_t pg = getpagesize(), len = 40 * pg;
-	struct kgc_stats st1, st2;
-	struct kgc_scavenge s;
-	uint64_t a, b;
-
-	DEV_REQUIRED();
-	ASSERT_EQ(0, scav(self->fd, KGC_SCAV_SET_BACKGROUND, 0, &s));
-	a = large_alloc(self->fd, 4 * MIB);
-	ASSERT_NE(0, a);
-	memset((void *)(uintptr_t)a, 0xa5, 4 * MIB);
-	ASSERT_EQ(0, large_free(self->fd, a));
-	ASSERT_EQ(0, scav(self->fd, KGC_SCAV_RELEASE, 0, &s));
-	EXPECT_EQ(4 * MIB, s.released);
-	b = large_alloc(self->fd, len);
-	ASSERT_EQ(a, b);
-	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_STATS, &st1));
-	EXPECT_TRUE(all_zero(b, len));
-	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_STATS, &st2));
-	/* 40 pages: faults at pages 0, 16 and 32, each maps the next 15 or 7. */
-	EXPECT_EQ(st1.faults + 3, st2.faults);
-	EXPECT_EQ(st1.populated + 37, st2.populated);
-	/* Not a page more: the free pages after the object stay released. */
-	EXPECT_EQ(st1.heap_resident + len, st2.heap_resident);
 }
 
 /*

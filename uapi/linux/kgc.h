@@ -257,8 +257,6 @@ struct kgc_free {
  * @refills: KGC_IOC_REFILL calls
  * @faults: heap page faults that allocated a page
  * @arenas: arenas grown into
- * @populated: pages allocated and mapped without a fault of their own, by
- *	a fault on an earlier page of spans in use (fault-around)
  * @resv: zero
  */
 struct kgc_stats {
@@ -274,8 +272,7 @@ struct kgc_stats {
 	__u64 refills;
 	__u64 faults;
 	__u64 arenas;
-	__u64 populated;
-	__u64 resv[3];
+	__u64 resv[4];
 };
 
 /*

@@ -558,10 +558,6 @@ int kgc_free_os_memory(void);
  * @signals: safepoint signals sent
  * @pause_ns: the last 256 pauses, pause n at index n % 256 (two per cycle:
  *	mark termination, then mark start)
- *
- * Added later, from the kernel:
- * @populated: heap pages the kernel allocated and mapped without a fault
- *	of their own, by a fault on an earlier page (fault-around)
  */
 struct kgc_heap_stats {
 	size_t sz;
@@ -613,8 +609,6 @@ struct kgc_heap_stats {
 	uint64_t checkmark_errors;
 	uint64_t signals;
 	uint64_t pause_ns[256];
-
-	uint64_t populated;
 };
 
 /**

@@ -210,7 +210,6 @@ KGC_EXPORT int kgc_read_stats(struct kgc_heap_stats *st)
 	s.kernel_refills = ks.refills;
 	s.faults = ks.faults;
 	s.arenas = ks.arenas;
-	s.populated = ks.populated;
 
 	s.alloc_precise = c.alloc_precise;
 	s.alloc_conservative = c.alloc_conservative;
