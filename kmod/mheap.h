@@ -101,9 +101,8 @@ void kgc_mheap_free_span(struct kgc_mheap *h, struct kgc_span *s);
  * @h: heap
  * @addr: any value
  *
- * For the marker and the fault path: the span may be freed, or its pages
- * reused, at any moment, so the caller only takes it as a hint or checks
- * what it reads (kgc_span_in_use()).
+ * For the marker: the span may be freed, or its pages reused, at any
+ * moment, so the caller checks what it reads (kgc_span_in_use()).
  *
  * Context: RCU read side (spans are freed after a grace period).
  * Return: the span containing @addr as of the read, or NULL.
