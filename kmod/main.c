@@ -46,6 +46,7 @@
 #include "debugfs.h"
 #include "dev.h"
 #include "heap.h"
+#include "span.h"
 
 module_param_named(max_heap_mb, kgc_max_heap_mb, ulong, 0644);
 MODULE_PARM_DESC(max_heap_mb,
@@ -83,9 +84,13 @@ static int __init kgc_init(void)
 	BUILD_BUG_ON(sizeof(struct kgc_scavenge) != KGC_SCAVENGE_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct kgc_obj_state) != KGC_OBJ_STATE_SIZE_VER0);
 
+	ret = kgc_span_cache_get();
+	if (ret)
+		return ret;
 	ret = kgc_reclaim_init();
 	if (ret) {
 		pr_err("cannot register the shrinker: %d\n", ret);
+		kgc_span_cache_put();
 		return ret;
 	}
 	kgc_debugfs_init();
@@ -94,6 +99,7 @@ static int __init kgc_init(void)
 		pr_err("cannot register /dev/%s: %d\n", KGC_DEVICE_NAME, ret);
 		kgc_debugfs_exit();
 		kgc_reclaim_exit();
+		kgc_span_cache_put();
 		return ret;
 	}
 	pr_info("ready: /dev/%s, api %#llx\n", KGC_DEVICE_NAME, KGC_API);
@@ -105,6 +111,7 @@ static void __exit kgc_exit(void)
 	kgc_dev_exit();
 	kgc_debugfs_exit();
 	kgc_reclaim_exit();
+	kgc_span_cache_put();
 }
 
 module_init(kgc_init);

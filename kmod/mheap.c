@@ -43,6 +43,9 @@ int kgc_mheap_init(struct kgc_mheap *h, u64 base, unsigned long max_pages)
 
 	if (!max_pages || max_pages % KGC_ARENA_PAGES)
 		return -EINVAL;
+	ret = kgc_span_cache_get();
+	if (ret)
+		return ret;
 	memset(h, 0, sizeof(*h));
 	mutex_init(&h->lock);
 	h->base = base;
@@ -72,6 +75,7 @@ err_spanmap:
 	kvfree(h->spanmap);
 err_lock:
 	mutex_destroy(&h->lock);
+	kgc_span_cache_put();
 	return ret;
 }
 
@@ -95,7 +99,7 @@ void kgc_mheap_destroy(struct kgc_mheap *h)
 
 			if (s && s->start + s->npages - 1 ==
 			    a * KGC_ARENA_PAGES + p)
-				kfree(s);
+				kgc_span_free(s);
 		}
 		kvfree(map);
 	}
@@ -103,6 +107,7 @@ void kgc_mheap_destroy(struct kgc_mheap *h)
 	kgc_scavidx_destroy(&h->scav);
 	kgc_pageheap_destroy(&h->pages);
 	mutex_destroy(&h->lock);
+	kgc_span_cache_put();
 }
 
 /*
@@ -164,7 +169,7 @@ static struct kgc_span *kgc_mheap_alloc_span(struct kgc_mheap *h,
 	long start;
 
 	lockdep_assert_held(&h->lock);
-	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	s = kgc_span_alloc(GFP_KERNEL);
 	if (!s)
 		return NULL;
 	start = kgc_pageheap_alloc(&h->pages, npages, &nscav);
@@ -176,7 +181,7 @@ static struct kgc_span *kgc_mheap_alloc_span(struct kgc_mheap *h,
 		start = kgc_pageheap_alloc(&h->pages, npages, &nscav);
 	}
 	if (start < 0) {
-		kfree(s);
+		kgc_span_free(s);
 		return NULL;
 	}
 	kgc_span_init(s, start, npages, spanclass);
@@ -204,7 +209,7 @@ void kgc_mheap_free_span(struct kgc_mheap *h, struct kgc_span *s)
 	h->inuse_pages -= s->npages;
 	s->state = 0;
 	/* The marker may be looking at it (RCU read side). */
-	kfree_rcu(s, rcu);
+	kgc_span_free_rcu(s);
 }
 
 /**

@@ -20,9 +20,103 @@
 #include "span.h"
 #include "sizeclass.h"
 
+/*
+ * Spans come from their own slab cache: kzalloc() would take them from
+ * kmalloc-512 and clear all 512 bytes, only for kgc_span_init() to write
+ * most of them again. A span is made for nearly every refill of a workload
+ * that frees whole spans, so this is on the allocation slow path.
+ *
+ * The cache lives while it has users: the module (from init to exit) and
+ * every struct kgc_mheap (kgc_mheap_init() to kgc_mheap_destroy()). The
+ * second kind matters for the KUnit suites, which run when the module is
+ * coming, before its init function.
+ *
+ * Locking: kgc_span_cache_lock guards kgc_span_cache_users and the
+ * creation and destruction of kgc_span_cache; allocations do not take it
+ * (a user holds a reference).
+ */
+static DEFINE_MUTEX(kgc_span_cache_lock);
+static unsigned int kgc_span_cache_users;
+static struct kmem_cache *kgc_span_cache;
+
+/**
+ * kgc_span_cache_get() - take a reference on the span slab cache, creating
+ * it for the first user
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int kgc_span_cache_get(void)
+{
+	int ret = 0;
+
+	mutex_lock(&kgc_span_cache_lock);
+	if (!kgc_span_cache_users) {
+		kgc_span_cache = kmem_cache_create("kgc_span",
+						   sizeof(struct kgc_span), 0,
+						   SLAB_ACCOUNT, NULL);
+		if (!kgc_span_cache)
+			ret = -ENOMEM;
+	}
+	if (!ret)
+		kgc_span_cache_users++;
+	mutex_unlock(&kgc_span_cache_lock);
+	return ret;
+}
+
+/**
+ * kgc_span_cache_put() - drop a reference; the last one destroys the cache
+ *
+ * The last user first waits for spans still on their way out through RCU.
+ */
+void kgc_span_cache_put(void)
+{
+	mutex_lock(&kgc_span_cache_lock);
+	if (!--kgc_span_cache_users) {
+		rcu_barrier();
+		kmem_cache_destroy(kgc_span_cache);
+		kgc_span_cache = NULL;
+	}
+	mutex_unlock(&kgc_span_cache_lock);
+}
+
+/**
+ * kgc_span_alloc() - allocate an uninitialised span
+ * @gfp: allocation flags
+ *
+ * Return: the span, for kgc_span_init(), or NULL.
+ */
+struct kgc_span *kgc_span_alloc(gfp_t gfp)
+{
+	return kmem_cache_alloc(kgc_span_cache, gfp);
+}
+
+/**
+ * kgc_span_free() - free a span nobody can be looking at
+ * @s: span (may be NULL)
+ */
+void kgc_span_free(struct kgc_span *s)
+{
+	if (s)
+		kmem_cache_free(kgc_span_cache, s);
+}
+
+static void kgc_span_free_cb(struct rcu_head *rcu)
+{
+	kmem_cache_free(kgc_span_cache, container_of(rcu, struct kgc_span, rcu));
+}
+
+/**
+ * kgc_span_free_rcu() - free a span after an RCU grace period
+ * @s: span, unreachable from the span map; lockless readers may still hold it
+ */
+void kgc_span_free_rcu(struct kgc_span *s)
+{
+	call_rcu(&s->rcu, kgc_span_free_cb);
+}
+
 /**
  * kgc_span_init() - carve a span for a span class
- * @s: zeroed span
+ * @s: span, contents undefined (every field but @rcu is set here)
  * @start: first heap page
  * @npages: length in heap pages
  * @spanclass: span class; size class 0 makes a one-object (large) span
@@ -32,6 +126,8 @@ void kgc_span_init(struct kgc_span *s, unsigned long start,
 {
 	u32 sizeclass = KGC_SPANCLASS_SIZECLASS(spanclass);
 
+	/* The scalar fields; the bitmaps are cleared below. */
+	memset(s, 0, offsetof(struct kgc_span, allocbits));
 	INIT_LIST_HEAD(&s->list);
 	s->start = start;
 	s->npages = npages;

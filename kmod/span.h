@@ -77,6 +77,11 @@ struct kgc_span {
 
 #define KGC_NO_BLACK	0xffffffffU
 
+int kgc_span_cache_get(void);
+void kgc_span_cache_put(void);
+struct kgc_span *kgc_span_alloc(gfp_t gfp);
+void kgc_span_free(struct kgc_span *s);
+void kgc_span_free_rcu(struct kgc_span *s);
 void kgc_span_init(struct kgc_span *s, unsigned long start,
 		   unsigned long npages, u32 spanclass);
 u32 kgc_span_alloc_range(struct kgc_span *s, u32 from, u32 to);

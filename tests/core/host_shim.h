@@ -86,6 +86,15 @@ void *host_alloc(size_t size, int zero);
 #define kfree(p)		free(p)
 #define kvfree(p)		free(p)
 
+/* Slab caches: plain allocations of the cache's object size. */
+struct kmem_cache { size_t size; };
+struct kmem_cache *host_kmem_cache_create(size_t size);
+#define SLAB_ACCOUNT		0
+#define kmem_cache_create(n, s, a, f, c)	host_kmem_cache_create(s)
+#define kmem_cache_alloc(c, g)	((void)(g), host_alloc((c)->size, 0))
+#define kmem_cache_free(c, p)	free(p)
+#define kmem_cache_destroy(c)	free(c)
+
 /* Bit operations on unsigned long / u64 words. */
 static inline unsigned long __ffs(unsigned long w) { return __builtin_ctzl(w); }
 static inline unsigned long __fls(unsigned long w) { return 63 - __builtin_clzl(w); }
@@ -151,6 +160,7 @@ typedef struct { pthread_mutex_t m; } spinlock_t;
 #define spin_unlock(l)		pthread_mutex_unlock(&(l)->m)
 #define lockdep_assert_held(l)	do { (void)(l); } while (0)
 struct mutex { pthread_mutex_t m; };
+#define DEFINE_MUTEX(n)		struct mutex n = { PTHREAD_MUTEX_INITIALIZER }
 #define mutex_init(l)		pthread_mutex_init(&(l)->m, NULL)
 #define mutex_destroy(l)	pthread_mutex_destroy(&(l)->m)
 #define mutex_lock(l)		pthread_mutex_lock(&(l)->m)
@@ -161,6 +171,8 @@ struct rcu_head { void *next; };
 #define rcu_read_lock()		do { } while (0)
 #define rcu_read_unlock()	do { } while (0)
 #define kfree_rcu(p, f)		free(p)
+#define call_rcu(h, f)		(f)(h)
+#define rcu_barrier()		do { } while (0)
 #define smp_load_acquire(p)	__atomic_load_n(p, __ATOMIC_ACQUIRE)
 #define smp_store_release(p, v)	__atomic_store_n(p, v, __ATOMIC_RELEASE)
 #define cond_resched()		do { } while (0)
