@@ -44,31 +44,46 @@ static void kgc_sweep_poison(struct kgc_mheap *h, struct kgc_span *s,
 /*
  * Objects [0, @limit) take their mark bits as alloc bits. Returns the number
  * of objects freed.
+ *
+ * One pass over the words that can hold bits (those of the span's nelems
+ * objects, not the whole KGC_SPAN_MAX_OBJS): the sweeper holds the heap
+ * lock that refills wait for, and a 16-object span needs one word, not 16.
+ * Bits at and beyond nelems are never set in any of the three bitmaps.
  */
 static u32 kgc_sweep_bits(struct kgc_mheap *h, struct kgc_span *s, u32 limit)
 {
 	unsigned long old[KGC_ALLOC_WORDS];
-	u32 i, freed = 0, before;
+	unsigned int nw = BITS_TO_LONGS(s->nelems), lw = BITS_TO_LONGS(limit);
+	bool poison = h->poison && READ_ONCE(h->poisoning);
+	u32 i, before = 0, after = 0, count = 0, freed = 0;
 
-	memcpy(old, s->allocbits, sizeof(old));
-	before = bitmap_weight(s->allocbits, limit);
-	/* Word by word: the bits below @limit from markbits, the rest kept. */
-	for (i = 0; i < BITS_TO_LONGS(limit); i++) {
-		unsigned long mask = i + 1 < BITS_TO_LONGS(limit) ? ~0UL :
-				     BITMAP_LAST_WORD_MASK(limit);
+	for (i = 0; i < nw; i++) {
+		unsigned long a = s->allocbits[i];
 
-		s->allocbits[i] = (s->allocbits[i] & ~mask) |
-				  (s->markbits[i] & mask);
+		if (i < lw) {
+			unsigned long mask = i + 1 < lw ? ~0UL :
+					     BITMAP_LAST_WORD_MASK(limit);
+			unsigned long n = (a & ~mask) | (s->markbits[i] & mask);
+
+			if (poison)
+				old[i] = a;
+			before += hweight_long(a & mask);
+			after += hweight_long(n & mask);
+			s->allocbits[i] = n;
+			a = n;
+		}
+		count += hweight_long(a);
+		s->markbits[i] = 0;
+		s->checkbits[i] = 0;
 	}
-	s->alloccount = bitmap_weight(s->allocbits, s->nelems);
-	if (before > bitmap_weight(s->allocbits, limit))
-		freed = before - bitmap_weight(s->allocbits, limit);
+	s->alloccount = count;
+	if (before > after)
+		freed = before - after;
 	if (freed) {
 		s->needzero = true;
-		kgc_sweep_poison(h, s, old, limit);
+		if (poison)
+			kgc_sweep_poison(h, s, old, limit);
 	}
-	bitmap_zero(s->markbits, KGC_SPAN_MAX_OBJS);
-	bitmap_zero(s->checkbits, KGC_SPAN_MAX_OBJS);
 	s->sweepgen = h->sweepgen;
 	return freed;
 }
