@@ -300,6 +300,7 @@ void mcache_reset(struct mcache *c)
 	memset(c->batch, 0, sizeof(c->batch));
 	memset(c->stash_head, 0, sizeof(c->stash_head));
 	memset(c->stash_used, 0, sizeof(c->stash_used));
+	c->nstash = 0;
 	c->nputs = 0;
 	c->tiny = 0;
 	c->tinyoffset = 0;
@@ -313,11 +314,7 @@ static bool kgc_batching(void)
 /* Free stash slots. */
 static unsigned int stash_room(const struct mcache *c)
 {
-	unsigned int i, used = 0;
-
-	for (i = 0; i < KGC_STASH_WORDS; i++)
-		used += (unsigned int)__builtin_popcountll(c->stash_used[i]);
-	return KGC_STASH_SLOTS - used;
+	return KGC_STASH_SLOTS - c->nstash;
 }
 
 /* Keep a span of @spanclass in reserve (stash_room() said there is room). */
@@ -330,6 +327,7 @@ static void stash_push(struct mcache *c, uint32_t spanclass,
 		;
 	slot = i * 64 + kgc_ctz64(~c->stash_used[i]);
 	c->stash_used[i] |= 1ULL << (slot % 64);
+	c->nstash++;
 	c->stash[slot] = *d;
 	c->stash_next[slot] = c->stash_head[spanclass];
 	c->stash_head[spanclass] = (uint8_t)(slot + 1);
@@ -345,6 +343,7 @@ static int stash_pop(struct mcache *c, uint32_t spanclass)
 	slot = c->stash_head[spanclass] - 1U;
 	c->stash_head[spanclass] = c->stash_next[slot];
 	c->stash_used[slot / 64] &= ~(1ULL << (slot % 64));
+	c->nstash--;
 	return (int)slot;
 }
 
@@ -417,13 +416,14 @@ static int mcache_refill_batch(struct kgc_thread *t, uint32_t spanclass)
 				return refill_error(spanclass, err);
 		}
 		mcache_put(c, s->base, s->freeindex);
-		memset(s, 0, sizeof(*s));
 	}
+	/* mspan_load() sets every field: no need to clear the slot first. */
 	slot = stash_pop(c, spanclass);
 	if (slot >= 0) {
 		mspan_load(s, &c->stash[slot]);
 		return 0;
 	}
+	memset(s, 0, sizeof(*s));
 
 	want = MIN((uint32_t)c->batch[spanclass], stash_room(c));
 	err = mcache_sys_refill(t, &r, spanclass, more, want);

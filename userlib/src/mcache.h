@@ -84,6 +84,7 @@ struct kgc_counters {
  *	(slot + 1; 0: none)
  * @stash_next: per slot, the next slot of the same class (slot + 1)
  * @stash_used: bitmap of the slots in use
+ * @nstash: slots in use (the population count of @stash_used)
  * @nputs: used-up spans in @puts
  * @puts: used-up spans (and their final freeindex) that go back to the
  *	kernel with the next refill system call
@@ -100,6 +101,7 @@ struct mcache {
 	uint8_t stash_head[KGC_NR_SPANCLASSES];
 	uint8_t stash_next[KGC_STASH_SLOTS];
 	uint64_t stash_used[KGC_STASH_WORDS];
+	uint32_t nstash;
 	uint32_t nputs;
 	struct kgc_span_mark puts[KGC_REFILL_PUTS_MAX];
 	struct kgc_span_desc stash[KGC_STASH_SLOTS];
