@@ -411,9 +411,10 @@ void heapbits_write(uint64_t *bitmap, size_t bitoff, size_t nbits,
 void heapbits_set(uintptr_t obj, size_t extent, size_t size,
 		  const struct kgc_type *type, bool conservative);
 
+/* The @n low bits set, @n from 1 to 64 (no branch: a shift of 64 - n). */
 static inline uint64_t lowmask(unsigned int n)
 {
-	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
+	return ~0ULL >> (64 - n);
 }
 
 /* Write the @n (1..64) low bits of @bits at bit @off of @bm. */

@@ -233,12 +233,20 @@ bad_type(const char *fn, const struct kgc_type *type)
 	return 0;
 }
 
-/* 0 for a usable type, else -1 with errno and the message set. */
+/*
+ * 0 for a usable type, else -1 with errno and the message set. The field
+ * tests are or-ed into one word: two branches on the allocation path
+ * instead of five (each branch ends a translation block under emulation).
+ */
 static inline int check_type(const char *fn, const struct kgc_type *type)
 {
-	if (likely(type && type->size && !(type->size % KGC_WORD_SIZE) &&
-		   !type->flags && !type->resv))
-		return 0;
+	if (likely(type)) {
+		uint64_t bad = (type->size % KGC_WORD_SIZE) | type->flags |
+			       type->resv | (uint64_t)(type->size == 0);
+
+		if (likely(!bad))
+			return 0;
+	}
 	return bad_type(fn, type);
 }
 
@@ -246,12 +254,17 @@ KGC_EXPORT void *kgc_alloc(size_t size, const struct kgc_type *type)
 {
 	if (unlikely(check_type("kgc_alloc", type)))
 		return NULL;
-	if (unlikely(!size))
-		return kgc_seterr_null(EINVAL, "kgc: kgc_alloc: size is 0");
-	if (unlikely(size != type->size && size % type->size))
-		return kgc_seterr_null(EINVAL,
-			"kgc: kgc_alloc: size %zu is not a multiple of the size %zu of type \"%s\"",
-			size, type->size, type->name ? type->name : "?");
+	/* One test for the usual single object (type->size is not 0). */
+	if (unlikely(size != type->size)) {
+		if (!size)
+			return kgc_seterr_null(EINVAL,
+					       "kgc: kgc_alloc: size is 0");
+		if (size % type->size)
+			return kgc_seterr_null(EINVAL,
+				"kgc: kgc_alloc: size %zu is not a multiple of the size %zu of type \"%s\"",
+				size, type->size,
+				type->name ? type->name : "?");
+	}
 	return mallocgc(size, type, KGC_KIND_PRECISE);
 }
 
