@@ -20,7 +20,7 @@
  *
  * Stacks. backtrace() (libgcc's unwinder, from .eh_frame: no frame pointers
  * needed) from here; the frames up to and including the allocation entry
- * point that called kgc__profile_sample() (its return address) are the
+ * point (found by its return address, which it passes along) are the
  * library's and are dropped. The profile keeps one bucket per (stack,
  * object size, rate) with counts of sampled allocations and of those known
  * to be freed: alloc_objects/alloc_space and inuse_objects/inuse_space
@@ -565,16 +565,20 @@ out:
  * kgc__profile_sample() - the slow path of kgc_profile_malloc()
  * @p: the object just allocated
  * @size: its size as requested
+ * @site: the allocation entry point's return address: the caller's frames
+ *	begin at the frame that returns there
  *
- * Called directly by an allocation entry point (mallocgc() is inlined into
- * each), whose return address marks where the caller's frames begin.
- * Also the first allocation of every thread lands here, to draw its first
+ * Called by an allocation entry point (mallocgc() is inlined into each),
+ * directly or from its out-of-line slow path (one frame more, or none when
+ * that was a tail call: hence the address rather than a frame count). Also
+ * the first allocation of every thread lands here, to draw its first
  * interval. errno is preserved.
  */
-__attribute__((noinline)) void kgc__profile_sample(void *p, size_t size)
+__attribute__((noinline)) void kgc__profile_sample(void *p, size_t size,
+						   uintptr_t site)
 {
 	uintptr_t entry = (uintptr_t)__builtin_return_address(0);
-	void *frames[KGC_PROF_MAXSTACK + 4];
+	void *frames[KGC_PROF_MAXSTACK + 6];
 	size_t rate = __atomic_load_n(&prof_rate, __ATOMIC_RELAXED);
 	int saved_errno = errno, n, from;
 
@@ -595,11 +599,17 @@ __attribute__((noinline)) void kgc__profile_sample(void *p, size_t size)
 	kgc_prof_left = kgc__profile_interval(rate);
 
 	n = backtrace(frames, (int)ARRAY_SIZE(frames));
-	for (from = 0; from < n && from < 4; from++)
-		if ((uintptr_t)frames[from] == entry)
+	for (from = 0; from < n && from < 6; from++)
+		if ((uintptr_t)frames[from] == site)
 			break;
-	/* Not found (odd unwind info): keep all but this function. */
-	from = from < n && from < 4 ? from + 1 : 1;
+	if (from >= n || from >= 6) {
+		/* Not found: the frame after the one that called us. */
+		for (from = 0; from < n && from < 4; from++)
+			if ((uintptr_t)frames[from] == entry)
+				break;
+		/* Odd unwind info: keep all but this function. */
+		from = from < n && from < 4 ? from + 1 : 1;
+	}
 	if (n < from)
 		n = from;
 	if (n - from > KGC_PROF_MAXSTACK)
