@@ -175,14 +175,25 @@ static void *large_alloc(struct kgc_thread *t, size_t size,
 	return (void *)(uintptr_t)l.addr;
 }
 
-/* Go's mallocgc. @size >= 1 and @type valid when precise. */
-static inline __attribute__((always_inline)) void *
-mallocgc_full(size_t size, const struct kgc_type *type, enum kgc_kind kind,
+/* Whether objects of @kind (and @type) go to noscan spans. */
+static inline bool kind_noscan(const struct kgc_type *type, enum kgc_kind kind)
+{
+	return kind == KGC_KIND_NOSCAN || kind == KGC_KIND_UNINIT ||
+	       (kind == KGC_KIND_PRECISE && !type->ptrmap);
+}
+
+/*
+ * Go's mallocgc, every case, out of line: mallocgc() below handles the
+ * common ones and tail-calls this for the rest (refills, new tiny blocks,
+ * large objects, bitmaps over 64 words, a thread not attached yet).
+ * @size >= 1 and @type valid when precise; @site as for mallocgc().
+ */
+static __attribute__((noinline)) void *
+mallocgc_slow(size_t size, const struct kgc_type *type, enum kgc_kind kind,
 	      uintptr_t site)
 {
 	bool conservative = kind == KGC_KIND_CONSERVATIVE;
-	bool noscan = kind == KGC_KIND_NOSCAN || kind == KGC_KIND_UNINIT ||
-		      (kind == KGC_KIND_PRECISE && !type->ptrmap);
+	bool noscan = kind_noscan(type, kind);
 	struct kgc_counters *st;
 	struct kgc_thread *t;
 	void *v;
@@ -232,32 +243,21 @@ mallocgc_full(size_t size, const struct kgc_type *type, enum kgc_kind kind,
 }
 
 /*
- * Everything mallocgc() does, out of line: the fast path below falls back
- * to it (refills, tiny blocks, large objects, bitmaps over 64 words, a
- * thread not attached yet) with a tail call.
- */
-static __attribute__((noinline)) void *
-mallocgc_slow(size_t size, const struct kgc_type *type, enum kgc_kind kind,
-	      uintptr_t site)
-{
-	return mallocgc_full(size, type, kind, site);
-}
-
-/*
  * mallocgc() - the allocation fast path: an attached thread, a small
  * object of at least 16 bytes (or a tiny one that fits the current
  * block), the cached span has a free object in its cache word and needs
- * no zeroing first. It makes no call but tail calls (to mallocgc_slow(),
- * or the heap profile's sampler), so the compiler saves no registers and
- * sets up no frame, as in mimalloc's mi_malloc(). Same result as
- * mallocgc_full() in every case.
+ * no zeroing first. Every other case is a tail call to mallocgc_slow(),
+ * and the only other call is the heap profile's sampler on a cold branch,
+ * so the noscan entry points save no registers (as mimalloc's mi_malloc()
+ * does); the precise one still does, for the bitmap write. Same result as
+ * mallocgc_slow() in every case. @site, the entry point's return address,
+ * tells the profile where the caller's frames begin.
  */
 static inline __attribute__((always_inline)) void *
 mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
 {
 	bool conservative = kind == KGC_KIND_CONSERVATIVE;
-	bool noscan = kind == KGC_KIND_NOSCAN || kind == KGC_KIND_UNINIT ||
-		      (kind == KGC_KIND_PRECISE && !type->ptrmap);
+	bool noscan = kind_noscan(type, kind);
 	uintptr_t site = (uintptr_t)__builtin_return_address(0);
 	struct kgc_thread *t = kgc_curthread;
 	struct kgc_counters *st;

@@ -577,7 +577,6 @@ out:
 __attribute__((noinline)) void kgc__profile_sample(void *p, size_t size,
 						   uintptr_t site)
 {
-	uintptr_t entry = (uintptr_t)__builtin_return_address(0);
 	void *frames[KGC_PROF_MAXSTACK + 6];
 	size_t rate = __atomic_load_n(&prof_rate, __ATOMIC_RELAXED);
 	int saved_errno = errno, n, from;
@@ -602,14 +601,9 @@ __attribute__((noinline)) void kgc__profile_sample(void *p, size_t size,
 	for (from = 0; from < n && from < 6; from++)
 		if ((uintptr_t)frames[from] == site)
 			break;
-	if (from >= n || from >= 6) {
-		/* Not found: the frame after the one that called us. */
-		for (from = 0; from < n && from < 4; from++)
-			if ((uintptr_t)frames[from] == entry)
-				break;
-		/* Odd unwind info: keep all but this function. */
-		from = from < n && from < 4 ? from + 1 : 1;
-	}
+	/* Not found (odd unwind info): keep all but this function. */
+	if (from >= n || from >= 6)
+		from = 1;
 	if (n < from)
 		n = from;
 	if (n - from > KGC_PROF_MAXSTACK)
