@@ -166,7 +166,11 @@ static long kgc_ioctl_refill(struct kgc_heap *heap, void *arg)
 	}
 	trace_kgc_refill(r->put_base, r->spanclass, r->span.base,
 			 r->span.nelems, r->span.freeindex, ret);
-	if (!ret)
+	/*
+	 * Spans only given back (libkgc does that at mark start) are no
+	 * allocation: they must not end an idle period.
+	 */
+	if (!ret && r->spanclass != KGC_NO_SPANCLASS)
 		kgc_gc_after_refill(&heap->gc, r->span.nelems ? 1 + more : 0);
 	return ret;
 }

@@ -383,6 +383,26 @@ static int mcache_sys_refill(struct kgc_thread *t, struct kgc_refill *r,
 	return err;
 }
 
+/**
+ * mcache_return_puts() - give the used-up spans waiting in @puts back now
+ * @t: the calling thread, in a region or in its safepoint handler
+ *
+ * A used-up span waits in @puts for the next refill system call, and the
+ * kernel cannot sweep a span the thread still holds: the garbage in it
+ * outlives every cycle until then, and a thread that has gone idle makes
+ * no system call at all (64 spans of 8 pages are 4 MiB). So the mark-start
+ * acknowledgement gives them back first (safepoint.c), and each cycle
+ * sweeps them, as Go flushes every mcache once per cycle. Only region code
+ * touches @puts and @nputs, never the fast path, so the handler may too.
+ */
+void mcache_return_puts(struct kgc_thread *t)
+{
+	struct kgc_refill r;
+
+	if (t->mcache.nputs)
+		mcache_sys_refill(t, &r, KGC_NO_SPANCLASS, NULL, 0);
+}
+
 static int refill_error(uint32_t spanclass, int err)
 {
 	if (err == -ENOMEM)

@@ -26,7 +26,9 @@
  *      them), the roots and the heap;
  *  (c) in the mark-start acknowledgement, one struct kgc_span_mark per
  *      span in its mcache: the span's freeindex, from which its
- *      allocations are black. For the tiny allocator's span, the index of
+ *      allocations are black. Before it, the used-up spans that wait to
+ *      go back with the next refill go back now (mcache_return_puts()):
+ *      the cycle then sweeps them, even when the thread is idle. For the tiny allocator's span, the index of
  *      the current tiny block: sub-objects carved from it later are
  *      allocated after the safepoint, so the whole block must count as
  *      black (malloc.c keeps the block inside the cached tiny span);
@@ -42,6 +44,7 @@
  *
  * The handler is async-signal-safe: it allocates nothing (the scan buffer
  * is preallocated at attach), takes no lock, and never modifies the mcache
+ * (but for its queue of used-up spans, which only region code touches)
  * or the barrier buffer: it sends a copy of the buffer's entries [0, next)
  * (they may be sent again later: duplicates are harmless) and reads the
  * mcache's freeindexes (a stale, lower one only makes more objects black).
@@ -345,6 +348,10 @@ static int kgc_ack(struct kgc_thread *t, uint32_t epoch, uint32_t phase,
 		if (s.err)
 			return s.err;
 	}
+
+	/* (c) used-up spans go back before marking starts. */
+	if (phase == KGC_PHASE_MARK)
+		mcache_return_puts(t);
 
 	/* (b, c, d) the last words, the span marks, the epoch. */
 	memset(&sp, 0, sizeof(sp));

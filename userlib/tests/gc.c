@@ -521,6 +521,76 @@ static void test_reserve_spans_reported(void)
 	kgc_shutdown();
 }
 
+/*
+ * A used-up span waits in the mcache's queue for the next refill system
+ * call; the mark-start acknowledgement gives it back first, also when the
+ * handler makes it for an idle thread, so that the cycle sweeps it. The
+ * mark termination acknowledgement and a thread without such spans make
+ * no extra call.
+ */
+static void test_mark_start_returns_used_spans(void)
+{
+	struct kgc_thread *t;
+	struct fake_span *s;
+	unsigned long refills;
+	uintptr_t put;
+	unsigned int i;
+	uint32_t e;
+
+	REQUIRE_EQ(fake_heap_init(), 0);
+	t = kgc_curthread;
+	/* Span 1 used up: a system call brings span 2 and a reserve one. */
+	for (i = 0; i < 170 + 1; i++)
+		REQUIRE(kgc_alloc_noscan(48) != NULL);
+	REQUIRE_EQ(fk.more_spans, 1);
+	/* Span 2 used up: the reserve one, no call; span 2 waits. */
+	refills = fk.refills;
+	for (i = 0; i < 170; i++)
+		REQUIRE(kgc_alloc_noscan(48) != NULL);
+	REQUIRE_EQ(fk.refills, refills);
+	REQUIRE_EQ(t->mcache.nputs, 1);
+	put = (uintptr_t)t->mcache.puts[0].base;
+	s = fake_span_of(put);
+	REQUIRE(s != NULL);
+	CHECK(s->cached);
+	/* Mark termination: the queue stays. */
+	fake_handshake(KGC_PHASE_MARK);
+	kgc_safepoint();
+	fake_cycle_done();
+	REQUIRE_EQ(t->mcache.nputs, 0);
+	CHECK(!s->cached);
+	CHECK_EQ(fk.refills, refills + 1);
+	/*
+	 * Again, and this time the handler acknowledges: span 3 used up (a
+	 * call brings span 4 and reserves), then span 4 (a reserve one).
+	 */
+	for (i = 0; i < 169 + 1 + 170; i++)
+		REQUIRE(kgc_alloc_noscan(48) != NULL);
+	REQUIRE_EQ(t->mcache.nputs, 1);
+	s = fake_span_of((uintptr_t)t->mcache.puts[0].base);
+	REQUIRE(s != NULL);
+	refills = fk.refills;
+	e = fake_handshake(KGC_PHASE_MARK_TERM);
+	raise(SIGURG);
+	CHECK_EQ(t->acked, e);
+	CHECK_EQ(t->mcache.nputs, 1);
+	CHECK_EQ(fk.refills, refills);
+	fake_cycle_done();
+	e = fake_handshake(KGC_PHASE_MARK);
+	raise(SIGURG);
+	CHECK_EQ(t->acked, e);
+	CHECK_EQ(t->mcache.nputs, 0);
+	CHECK(!s->cached);
+	CHECK_EQ(fk.refills, refills + 1);
+	/* Nothing queued: no call. */
+	fake_cycle_done();
+	fake_handshake(KGC_PHASE_MARK);
+	raise(SIGURG);
+	CHECK_EQ(fk.refills, refills + 1);
+	fake_cycle_done();
+	kgc_shutdown();
+}
+
 TAP_MAIN(
 	TAP_CASE(test_handler_chains_to_program_handler),
 	TAP_CASE(test_mark_start_ack),
@@ -535,4 +605,5 @@ TAP_MAIN(
 	TAP_CASE(test_roots_shaded_while_marking),
 	TAP_CASE(test_fork_child_flag_reads_zero),
 	TAP_CASE(test_reserve_spans_reported),
+	TAP_CASE(test_mark_start_returns_used_spans),
 )
