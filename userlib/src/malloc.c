@@ -288,9 +288,9 @@ mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
 			return mallocgc_slow(size, type, kind, site);
 		if (!noscan && unlikely(s->elemsize > 64 * KGC_WORD_SIZE))
 			return mallocgc_slow(size, type, kind, site);
-		v = mspan_nextfreefast(s);
-		if (unlikely(!v))
+		if (unlikely(!s->alloccache))
 			return mallocgc_slow(size, type, kind, site);
+		v = mspan_take(s);
 		if (!noscan)
 			heapbits_set_fast((uintptr_t)v, s->elemsize, size,
 					  type, conservative);

@@ -25,16 +25,23 @@
  * bit 0 is object freeindex. Then ctz(alloccache) is the distance to the
  * next free object:
  *
- *	fast path (mspan_nextfreefast(), inlined into every allocation):
+ *	fast path (mspan_take(), inlined into every allocation):
+ *		if alloccache == 0: slow path
  *		bit = ctz(alloccache); obj = freeindex + bit
  *		alloccache >>= bit + 1; freeindex = obj + 1
  *		return base + obj * elemsize
  *
- * It gives up (returns NULL) when alloccache is 0 (no free object left in
- * this word) or when freeindex would cross into the next word, which needs
- * the cache to be reloaded. The slow path, mspan_nextfreeindex(), walks the
- * following words of allocbits, reloading alloccache from each, until it
- * finds a free object or reaches nelems: the span is full.
+ * It needs no other test: mspan_load() sets the bits at and beyond n, so
+ * the cache never shows an object past the span's end. Taking the last
+ * object of a word leaves alloccache 0 and freeindex at the start of the
+ * next word, not yet loaded. (Go's nextFreeFast gives up on that object
+ * instead, so that its slow path takes it and loads the next word; here
+ * the fast path keeps it and the slow path loads the word one call
+ * later, which saves the fast path two tests.) The slow path,
+ * mspan_nextfreeindex(), loads the word at freeindex when the cache is 0
+ * there, then walks the following words of allocbits, reloading
+ * alloccache from each, until it finds a free object or reaches nelems:
+ * the span is full.
  *
  * A full span goes back to the kernel in the same ioctl that brings the next
  * one (KGC_IOC_REFILL: put_base + put_freeindex, spanclass). put_freeindex
@@ -59,7 +66,9 @@
  *      allocated in allocbits or was handed out by this mcache.
  *  I2. If s->freeindex < s->nelems, bit k of s->alloccache is 1 exactly when
  *      object s->freeindex + k is free in allocbits and lies in the same
- *      64-object word as s->freeindex (higher bits are 0).
+ *      64-object word as s->freeindex (higher bits are 0); except that
+ *      when s->freeindex is a multiple of 64, s->alloccache may be 0 with
+ *      that word not loaded yet.
  *  I3. An mspan with base 0 is "no span": all fields 0, so the fast path
  *      fails at once (alloccache 0) and the slow path sees a full span
  *      (freeindex == nelems == 0) and refills. This is also how a reset
@@ -200,6 +209,13 @@ void mspan_load(struct mspan *s, const struct kgc_span_desc *d)
 	s->spanclass = d->spanclass;
 	s->flags = d->flags;
 	memcpy(s->allocbits, d->allocbits, sizeof(s->allocbits));
+	/*
+	 * The fast path has no bound test: objects beyond nelems must look
+	 * allocated (the kernel sets these bits; this makes sure). nelems
+	 * <= KGC_SPAN_MAX_OBJS, the bitmap's size (mspan_validate()).
+	 */
+	if (s->nelems % 64)
+		s->allocbits[s->nelems / 64] |= ~0ULL << (s->nelems % 64);
 	if (s->freeindex < s->nelems)
 		s->alloccache = ~s->allocbits[s->freeindex / 64] >>
 				(s->freeindex % 64);
@@ -263,6 +279,9 @@ uint32_t mspan_nextfreeindex(struct mspan *s)
 
 	if (sfreeindex >= snelems)
 		return snelems;
+	/* At a word's start the fast path leaves the word to us (I2). */
+	if (cache == 0 && sfreeindex % 64 == 0)
+		cache = ~s->allocbits[sfreeindex / 64];
 	while (cache == 0) {
 		/* Nothing free in this word: move to the start of the next. */
 		sfreeindex = (sfreeindex + 64) & ~63U;

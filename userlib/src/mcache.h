@@ -126,35 +126,45 @@ static inline unsigned int kgc_ctz64(uint64_t x)
 }
 
 /**
+ * mspan_take() - take the next free object of the alloc cache
+ * @s: cached span whose @alloccache is not 0
+ *
+ * The allocation fast path (Go's nextFreeFast): the lowest set bit of the
+ * alloc cache, no lock, no atomic, no system call, no test. Bits at and
+ * beyond @nelems are never set (mspan_load()), so the object is in the
+ * span. Taking the last object of a 64-object word leaves the cache 0 with
+ * @freeindex at the start of the next word: the slow path loads that word
+ * (mspan_nextfreeindex()), not the fast path.
+ *
+ * Return: the object.
+ */
+static inline void *mspan_take(struct mspan *s)
+{
+	uint64_t cache = s->alloccache;
+	unsigned int bit = kgc_ctz64(cache);
+	uint32_t result = s->freeindex + bit;
+	uintptr_t v = s->base + (uintptr_t)result * s->elemsize;
+
+	/* Two shifts: bit + 1 may be 64, which C does not allow in one. */
+	s->alloccache = (cache >> bit) >> 1;
+	s->freeindex = result + 1;
+	return (void *)v;
+}
+
+/**
  * mspan_nextfreefast() - the allocation fast path (Go's nextFreeFast)
  * @s: cached span
  *
- * Takes the lowest set bit of the alloc cache: no lock, no atomic, no
- * system call. Leaves the work of moving to the next 64 objects, and every
- * other hard case, to mcache_nextfree().
+ * mspan_take() when the alloc cache has a free object; every other case
+ * is left to mcache_nextfree().
  *
  * Return: a free object, or NULL when the slow path must run.
  */
 static inline void *mspan_nextfreefast(struct mspan *s)
 {
-	uint64_t cache = s->alloccache;
-	unsigned int bit;
-	uint32_t result, freeidx;
-
-	if (__builtin_expect(cache == 0, 0))
+	if (__builtin_expect(s->alloccache == 0, 0))
 		return NULL;
-	bit = kgc_ctz64(cache);
-	result = s->freeindex + bit;
-	if (__builtin_expect(result >= s->nelems, 0))
-		return NULL;
-	freeidx = result + 1;
-	/* Crossing into the next word needs a refill of the cache. */
-	if (freeidx % 64 == 0 && freeidx != s->nelems)
-		return NULL;
-	/* Two shifts: bit + 1 may be 64, which C does not allow in one. */
-	s->alloccache = (cache >> bit) >> 1;
-	s->freeindex = freeidx;
-	return (void *)(s->base + (uintptr_t)result * s->elemsize);
+	return mspan_take(s);
 }
 
 #endif /* KGC_MCACHE_H */
