@@ -9,7 +9,7 @@
  *
  * Who writes what, when: every allocation of a *scan* object writes the
  * bits of the object's whole slot (its size class's elemsize, or all pages
- * of a large object): the type's ptrmap for precise objects (repeated for
+ * of a large object), or finds them written already (painting, below): the type's ptrmap for precise objects (repeated for
  * arrays), ones for conservative objects, zeros for the rest of the slot.
  * Writing the whole slot is what clears the stale bits of the slot's
  * previous occupant, so freeing and sweeping never touch the bitmap.
@@ -31,6 +31,18 @@
  * writeHeapBitsSmall). Larger objects stream the same way, 64 bits per
  * step; a type of 32 words or fewer is first replicated into one 64-bit
  * period so that each step reads it once.
+ *
+ * Painting: the first precise single object taken from a cached scan span
+ * of at most 64-word slots writes its type's bits into its own slot and
+ * into every free slot after it (mspan_paint()), and the span remembers
+ * those bits. Each later allocation from the span whose bits are the
+ * same (one type fills most spans) writes nothing: the allocation path
+ * compares one word instead of merging one, and keeps its registers (no
+ * stack frame). Any other object still writes its own slot, which leaves
+ * the free slots after it painted. The bits of free slots are never read
+ * as such: a free slot of a scan span is zero, so whatever its bits say,
+ * the marker finds no pointer in it. Painting compares bits, not type
+ * pointers, so a type may still live anywhere (kgc.h).
  *
  * No atomics: a bitmap word covers 512 bytes and spans are whole 8 KiB
  * pages, so a bitmap word belongs to one span, and only the thread that has
@@ -147,4 +159,39 @@ void heapbits_set(uintptr_t obj, size_t extent, size_t size,
 {
 	heapbits_write(kgc_heap.bitmap, (obj - kgc_heap.arena_start) / 8,
 		       extent / 8, type, size, conservative);
+}
+
+/**
+ * mspan_paint() - write one slot's bits into @v's slot and every free slot
+ * after it
+ * @s: cached scan span of at most 64-word slots
+ * @v: the object just taken from it (the last one handed out)
+ * @bits: the slot's pointer bits
+ *
+ * Objects after @v have not been handed out by this mcache (allocation goes
+ * up); of those, the free ones in the kernel's alloc bits get @bits, the
+ * allocated ones (live objects of a swept span) keep theirs.
+ */
+void mspan_paint(struct mspan *s, void *v, uint64_t bits)
+{
+	uint32_t e = s->elemsize / 8;
+	uint32_t i = (uint32_t)(((uintptr_t)v - s->base) / s->elemsize);
+	size_t off = ((uintptr_t)s->base - kgc_heap.arena_start) / 8;
+	uint32_t w;
+
+	for (w = i / 64; w * 64 < s->nelems; w++) {
+		/* Bits at and beyond nelems are allocated (mspan_load()). */
+		uint64_t free = ~s->allocbits[w];
+
+		if (w == i / 64)
+			free &= ~0ULL << (i % 64);
+		while (free) {
+			uint32_t j = w * 64 + kgc_ctz64(free);
+
+			write_bits(kgc_heap.bitmap, off + (size_t)j * e, e, bits);
+			free &= free - 1;
+		}
+	}
+	s->paintbits = bits;
+	s->painted = 1;
 }

@@ -18,7 +18,9 @@
  *  - small (up to 32 KiB): the size's class from the lookup table, the
  *    span class from it and the scan bit, then the mcache fast path
  *    (mcache.c). Scan objects are zero (their spans are cleared when
- *    cached) and get their pointer bits (heapbits.c). Noscan objects come
+ *    cached) and get their pointer bits (heapbits.c), written into the
+ *    object's slot or, for a precise object, painted into its span's free
+ *    slots by the span's first precise object. Noscan objects come
  *    zeroed too, except from kgc_alloc_uninit(): a noscan span with old
  *    data is cleared by its first zeroed allocation, one test of the
  *    span's flag on that path.
@@ -175,6 +177,42 @@ static void *large_alloc(struct kgc_thread *t, size_t size,
 	return (void *)(uintptr_t)l.addr;
 }
 
+/*
+ * Whether the pointer bits of a precise single object of @size are the
+ * ones its cached span @s is painted with (heapbits.c): then its slot has
+ * them already. @size <= @s->elemsize.
+ */
+static inline bool painted_for(const struct mspan *s, size_t size,
+			       const struct kgc_type *type)
+{
+	/* painted: elemsize <= 64 words, so size / 8 is 1..64 */
+	return s->painted && size == type->size &&
+	       s->paintbits ==
+	       (type->ptrmap[0] & lowmask((unsigned int)(size / 8)));
+}
+
+/*
+ * The pointer bits of scan object @v of @size just taken from @s: none to
+ * write when the span is painted with them; the first precise single
+ * object of a span of small slots paints it; others write their own slot.
+ */
+static void scan_bits(struct mspan *s, void *v, size_t size,
+		      const struct kgc_type *type, enum kgc_kind kind)
+{
+	if (kind == KGC_KIND_PRECISE && size == type->size &&
+	    s->elemsize <= 64 * KGC_WORD_SIZE) {
+		if (!s->painted) {
+			mspan_paint(s, v, type->ptrmap[0] &
+				    lowmask((unsigned int)(size / 8)));
+			return;
+		}
+		if (painted_for(s, size, type))
+			return;
+	}
+	heapbits_set_fast((uintptr_t)v, s->elemsize, size, type,
+			  kind == KGC_KIND_CONSERVATIVE);
+}
+
 /* Whether objects of @kind (and @type) go to noscan spans. */
 static inline bool kind_noscan(const struct kgc_type *type, enum kgc_kind kind)
 {
@@ -222,8 +260,7 @@ mallocgc_slow(size_t size, const struct kgc_type *type, enum kgc_kind kind,
 			if (unlikely(!v))
 				return NULL;
 			if (!noscan)
-				heapbits_set_fast((uintptr_t)v, s->elemsize,
-						  size, type, conservative);
+				scan_bits(s, v, size, type, kind);
 		}
 	} else {
 		if (unlikely(size > kgc_heap.arena_end - kgc_heap.arena_start))
@@ -249,7 +286,9 @@ mallocgc_slow(size_t size, const struct kgc_type *type, enum kgc_kind kind,
  * no zeroing first. Every other case is a tail call to mallocgc_slow(),
  * and the only other call is the heap profile's sampler on a cold branch,
  * so the noscan entry points save no registers (as mimalloc's mi_malloc()
- * does); the precise one still does, for the bitmap write. Same result as
+ * does). A precise object takes it only when its span is painted with its
+ * pointer bits (heapbits.c), so it writes none and saves one register;
+ * conservative objects write their bits here. Same result as
  * mallocgc_slow() in every case. @site, the entry point's return address,
  * tells the profile where the caller's frames begin.
  */
@@ -286,14 +325,18 @@ mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
 		if (noscan && kind != KGC_KIND_UNINIT &&
 		    unlikely(s->flags & KGC_SPAN_NEEDZERO))
 			return mallocgc_slow(size, type, kind, site);
-		if (!noscan && unlikely(s->elemsize > 64 * KGC_WORD_SIZE))
+		/* Precise: only into a span painted with the object's bits. */
+		if (kind == KGC_KIND_PRECISE && !noscan &&
+		    unlikely(!painted_for(s, size, type)))
+			return mallocgc_slow(size, type, kind, site);
+		if (conservative && unlikely(s->elemsize > 64 * KGC_WORD_SIZE))
 			return mallocgc_slow(size, type, kind, site);
 		if (unlikely(!s->alloccache))
 			return mallocgc_slow(size, type, kind, site);
 		v = mspan_take(s);
-		if (!noscan)
+		if (conservative)
 			heapbits_set_fast((uintptr_t)v, s->elemsize, size,
-					  type, conservative);
+					  type, true);
 	}
 	count_alloc(st, kind, size);
 	kgc_profile_malloc(v, size, site);

@@ -208,6 +208,8 @@ void mspan_load(struct mspan *s, const struct kgc_span_desc *d)
 	s->elemsize = d->elemsize;
 	s->spanclass = d->spanclass;
 	s->flags = d->flags;
+	s->painted = 0;
+	s->paintbits = 0;
 	memcpy(s->allocbits, d->allocbits, sizeof(s->allocbits));
 	/*
 	 * The fast path has no bound test: objects beyond nelems must look

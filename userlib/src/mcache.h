@@ -30,6 +30,9 @@
  * @elemsize: bytes per object
  * @spanclass: span class
  * @flags: KGC_SPAN_* (KGC_SPAN_NEEDZERO)
+ * @painted: 1 when every free object at and above @freeindex already has
+ *	@paintbits as its pointer bits (mspan_paint()), 0 when not
+ * @paintbits: the pointer bits of one slot, when @painted
  * @allocbits: allocation bits as the kernel handed them out (1 =
  *	allocated; bits at and beyond @nelems set)
  */
@@ -41,6 +44,8 @@ struct mspan {
 	uint32_t elemsize;
 	uint32_t spanclass;
 	uint32_t flags;
+	uint32_t painted;
+	uint64_t paintbits;
 	uint64_t allocbits[KGC_ALLOC_WORDS];
 };
 
@@ -112,6 +117,7 @@ struct kgc_thread;
 
 void mspan_load(struct mspan *s, const struct kgc_span_desc *d);
 void mspan_zero_rest(struct mspan *s, void *v);
+void mspan_paint(struct mspan *s, void *v, uint64_t bits);
 int mspan_validate(const struct kgc_span_desc *d, uint32_t spanclass,
 		   uintptr_t lo, uintptr_t hi);
 uint32_t mspan_nextfreeindex(struct mspan *s);

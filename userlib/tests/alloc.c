@@ -707,8 +707,111 @@ static void test_batched_refills(void)
 	CHECK_EQ(fake_spans_cached(), 0);
 }
 
+/*
+ * Painted spans (heapbits.c): the first precise object of a span writes
+ * its bits into every free slot after it, and later objects with the same
+ * bits write nothing. Every object, whatever came before it in its span,
+ * must still end up with exactly its own bits: precise objects of several
+ * types, one type struct whose map changes between calls (painting must
+ * compare bits, not type pointers), arrays and conservative objects, all
+ * in the 32-byte scan class; and the slots the kernel handed out as taken
+ * (every third one) keep their bits through the painting.
+ */
+static void test_painted_spans_keep_every_objects_bits(void)
+{
+	static const uint64_t map_a[] = { 0x5 }, map_b[] = { 0x2 },
+			      map_c[] = { 0xf };
+	static const struct kgc_type ta = { 24, map_a, "a", 0, 0 };
+	static const struct kgc_type tb = { 24, map_b, "b", 0, 0 };
+	static const struct kgc_type tc = { 32, map_c, "c", 0, 0 };
+	static const struct kgc_type t8 = { 8, map_c, "8", 0, 0 };
+	enum { N = 1200 };
+	static unsigned char *objs[N];
+	static uint64_t want[N];
+	uint64_t x = 0x9e3779b97f4a7c15ULL, local_map[1];
+	struct kgc_type local = { 24, local_map, "local", 0, 0 };
+	unsigned int i, k, bad = 0;
+	uintptr_t lo = UINTPTR_MAX, hi = 0, a;
+
+	REQUIRE_EQ(fake_heap_init(), 0);
+	fk.prealloc = 0x9249249249249249ULL;	/* every third object taken */
+	for (i = 0, k = 0; i < N; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* Runs of 50 of one kind, so that spans get painted. */
+		if (i % 50 == 0)
+			k = (unsigned int)(x >> 59) % 8;
+		switch (k) {
+		case 0: case 1:
+			objs[i] = kgc_alloc(24, &ta);
+			want[i] = 0x5;
+			break;
+		case 2:
+			objs[i] = kgc_alloc(24, &tb);
+			want[i] = 0x2;
+			break;
+		case 3:
+			objs[i] = kgc_alloc(32, &tc);
+			want[i] = 0xf;
+			break;
+		case 4:
+			objs[i] = kgc_alloc_array(&t8, 3);	/* 24 bytes */
+			want[i] = 0x7;
+			break;
+		case 5:
+			objs[i] = kgc_alloc_conservative(20);
+			want[i] = 0x7;
+			break;
+		default:
+			/* Same struct, another map each time. */
+			local_map[0] = x & 0x7;
+			objs[i] = kgc_alloc(24, &local);
+			want[i] = x & 0x7;
+			break;
+		}
+		REQUIRE(objs[i] != NULL);
+		a = (uintptr_t)objs[i];
+		if (a < lo)
+			lo = a;
+		if (a + 32 > hi)
+			hi = a + 32;
+	}
+	for (i = 0; i < N; i++) {
+		unsigned int w;
+
+		for (w = 0; w < 4; w++)
+			if (ptrbit(objs[i], w) != (bool)(want[i] >> w & 1))
+				bad++;
+	}
+	CHECK_EQ(bad, 0);
+	/*
+	 * The taken slots (every third) keep the garbage the fake kernel
+	 * wrote into the bits of each span it handed out.
+	 */
+	bad = 0;
+	for (a = lo; a < hi; a += 32) {
+		struct fake_span *s = fake_span_of(a);
+		size_t bit = (a - kgc_heap.arena_start) / 8;
+		uint64_t garbage = 0x5a5a5a5a5a5a5a5aULL ^ (bit / 64);
+		uint32_t idx, w;
+
+		if (!s || s->spanclass != KGC_SPANCLASS(3, 0))
+			continue;
+		idx = (uint32_t)((a - s->base) / 32);
+		if (!(fk.prealloc >> (idx % 64) & 1))
+			continue;
+		for (w = 0; w < 4; w++)
+			bad += ptrbit((void *)a, w) !=
+			       (bool)(garbage >> ((bit + w) % 64) & 1);
+	}
+	CHECK_EQ(bad, 0);
+	kgc_shutdown();
+}
+
 TAP_MAIN(
 	TAP_CASE(test_every_size_class),
+	TAP_CASE(test_painted_spans_keep_every_objects_bits),
 	TAP_CASE(test_needzero_and_refill),
 	TAP_CASE(test_needzero_every_class_to_1k),
 	TAP_CASE(test_uninit),
