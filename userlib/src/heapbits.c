@@ -177,8 +177,13 @@ void mspan_paint(struct mspan *s, void *v, uint64_t bits)
 	uint32_t e = s->elemsize / 8;
 	uint32_t i = (uint32_t)(((uintptr_t)v - s->base) / s->elemsize);
 	size_t off = ((uintptr_t)s->base - kgc_heap.arena_start) / 8;
-	uint32_t w;
+	/* Slots per bitmap word when whole slots fill it (e divides 64). */
+	uint32_t per = 64 % e ? 0 : 64 / e;
+	uint64_t rep = 0, *bm = kgc_heap.bitmap;
+	uint32_t w, c;
 
+	for (c = 0; per && c < 64; c += e)
+		rep |= bits << c;
 	for (w = i / 64; w * 64 < s->nelems; w++) {
 		/* Bits at and beyond nelems are allocated (mspan_load()). */
 		uint64_t free = ~s->allocbits[w];
@@ -187,8 +192,23 @@ void mspan_paint(struct mspan *s, void *v, uint64_t bits)
 			free &= ~0ULL << (i % 64);
 		while (free) {
 			uint32_t j = w * 64 + kgc_ctz64(free);
+			uint64_t group;
 
-			write_bits(kgc_heap.bitmap, off + (size_t)j * e, e, bits);
+			/*
+			 * A span starts on a bitmap word (8 KiB pages), so
+			 * with e dividing 64 the slots j with j % per == 0
+			 * start one; when all @per of them are free, one store
+			 * paints them.
+			 */
+			if (per && j % per == 0) {
+				group = lowmask(per) << (j % 64);
+				if ((free & group) == group) {
+					bm[(off + (size_t)j * e) / 64] = rep;
+					free &= ~group;
+					continue;
+				}
+			}
+			write_bits(bm, off + (size_t)j * e, e, bits);
 			free &= free - 1;
 		}
 	}

@@ -713,35 +713,39 @@ static void test_batched_refills(void)
  * bits write nothing. Every object, whatever came before it in its span,
  * must still end up with exactly its own bits: precise objects of several
  * types, one type struct whose map changes between calls (painting must
- * compare bits, not type pointers), arrays and conservative objects, all
- * in the 32-byte scan class; and the slots the kernel handed out as taken
- * (every third one) keep their bits through the painting.
+ * compare bits, not type pointers), arrays and conservative objects, in
+ * the 32-byte scan class (4-word slots: a bitmap word paints 16 at once)
+ * and the 48-byte one (6 words: slot by slot). Over fresh spans, then
+ * over spans the kernel hands out with every third slot taken: those
+ * slots keep the garbage the fake kernel wrote into the bits of each span.
  */
-static void test_painted_spans_keep_every_objects_bits(void)
+static void paint_round(uint64_t prealloc)
 {
 	static const uint64_t map_a[] = { 0x5 }, map_b[] = { 0x2 },
-			      map_c[] = { 0xf };
+			      map_c[] = { 0xf }, map_d[] = { 0x11 };
 	static const struct kgc_type ta = { 24, map_a, "a", 0, 0 };
 	static const struct kgc_type tb = { 24, map_b, "b", 0, 0 };
 	static const struct kgc_type tc = { 32, map_c, "c", 0, 0 };
+	static const struct kgc_type td = { 40, map_d, "d", 0, 0 };
 	static const struct kgc_type t8 = { 8, map_c, "8", 0, 0 };
-	enum { N = 1200 };
+	enum { N = 1500 };
 	static unsigned char *objs[N];
 	static uint64_t want[N];
+	static unsigned int words[N];
 	uint64_t x = 0x9e3779b97f4a7c15ULL, local_map[1];
 	struct kgc_type local = { 24, local_map, "local", 0, 0 };
-	unsigned int i, k, bad = 0;
-	uintptr_t lo = UINTPTR_MAX, hi = 0, a;
+	unsigned int i, k, bad = 0, taken = 0;
 
 	REQUIRE_EQ(fake_heap_init(), 0);
-	fk.prealloc = 0x9249249249249249ULL;	/* every third object taken */
+	fk.prealloc = prealloc;
 	for (i = 0, k = 0; i < N; i++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
 		/* Runs of 50 of one kind, so that spans get painted. */
 		if (i % 50 == 0)
-			k = (unsigned int)(x >> 59) % 8;
+			k = (unsigned int)(x >> 59) % 9;
+		words[i] = 4;
 		switch (k) {
 		case 0: case 1:
 			objs[i] = kgc_alloc(24, &ta);
@@ -763,6 +767,11 @@ static void test_painted_spans_keep_every_objects_bits(void)
 			objs[i] = kgc_alloc_conservative(20);
 			want[i] = 0x7;
 			break;
+		case 6:
+			objs[i] = kgc_alloc(40, &td);
+			want[i] = 0x11;
+			words[i] = 6;
+			break;
 		default:
 			/* Same struct, another map each time. */
 			local_map[0] = x & 0x7;
@@ -771,42 +780,46 @@ static void test_painted_spans_keep_every_objects_bits(void)
 			break;
 		}
 		REQUIRE(objs[i] != NULL);
-		a = (uintptr_t)objs[i];
-		if (a < lo)
-			lo = a;
-		if (a + 32 > hi)
-			hi = a + 32;
 	}
 	for (i = 0; i < N; i++) {
 		unsigned int w;
 
-		for (w = 0; w < 4; w++)
+		for (w = 0; w < words[i]; w++)
 			if (ptrbit(objs[i], w) != (bool)(want[i] >> w & 1))
 				bad++;
 	}
 	CHECK_EQ(bad, 0);
-	/*
-	 * The taken slots (every third) keep the garbage the fake kernel
-	 * wrote into the bits of each span it handed out.
-	 */
+	/* The taken slots of the spans used: garbage, as written. */
 	bad = 0;
-	for (a = lo; a < hi; a += 32) {
-		struct fake_span *s = fake_span_of(a);
-		size_t bit = (a - kgc_heap.arena_start) / 8;
-		uint64_t garbage = 0x5a5a5a5a5a5a5a5aULL ^ (bit / 64);
-		uint32_t idx, w;
+	for (i = 0; i < fk.nspans && prealloc; i++) {
+		const struct fake_span *s = &fk.spans[i];
+		uint32_t j, w, e = s->elemsize / 8;
 
-		if (!s || s->spanclass != KGC_SPANCLASS(3, 0))
+		if (s->large || KGC_SPANCLASS_NOSCAN(s->spanclass))
 			continue;
-		idx = (uint32_t)((a - s->base) / 32);
-		if (!(fk.prealloc >> (idx % 64) & 1))
-			continue;
-		for (w = 0; w < 4; w++)
-			bad += ptrbit((void *)a, w) !=
-			       (bool)(garbage >> ((bit + w) % 64) & 1);
+		for (j = 0; j < s->nelems; j++) {
+			size_t bit = (s->base - kgc_heap.arena_start) / 8 +
+				     (size_t)j * e;
+
+			if (!(prealloc >> (j % 64) & 1))
+				continue;
+			taken++;
+			for (w = 0; w < e; w++, bit++)
+				bad += (bool)(kgc_heap.bitmap[bit / 64] >>
+					      (bit % 64) & 1) !=
+				       (bool)((0x5a5a5a5a5a5a5a5aULL ^
+					       (bit / 64)) >> (bit % 64) & 1);
+		}
 	}
 	CHECK_EQ(bad, 0);
+	CHECK(!prealloc || taken > 100);
 	kgc_shutdown();
+}
+
+static void test_painted_spans_keep_every_objects_bits(void)
+{
+	paint_round(0);
+	paint_round(0x9249249249249249ULL);	/* every third slot taken */
 }
 
 TAP_MAIN(
