@@ -67,6 +67,7 @@ int kgc_mheap_init(struct kgc_mheap *h, u64 base, unsigned long max_pages)
 		kgc_central_init(&h->central[i], i);
 	INIT_LIST_HEAD(&h->large);
 	INIT_LIST_HEAD(&h->cached);
+	INIT_LIST_HEAD(&h->spanfree);
 	return 0;
 
 err_pages:
@@ -89,6 +90,7 @@ err_lock:
  */
 void kgc_mheap_destroy(struct kgc_mheap *h)
 {
+	struct kgc_span *s, *n;
 	unsigned long a, p;
 
 	for (a = 0; a < h->narenas; a++) {
@@ -104,10 +106,42 @@ void kgc_mheap_destroy(struct kgc_mheap *h)
 		kvfree(map);
 	}
 	kvfree(h->spanmap);
+	/* Their grace periods may not be over yet. */
+	list_for_each_entry_safe(s, n, &h->spanfree, list) {
+		list_del(&s->list);
+		kgc_span_free_rcu(s);
+	}
 	kgc_scavidx_destroy(&h->scav);
 	kgc_pageheap_destroy(&h->pages);
 	mutex_destroy(&h->lock);
 	kgc_span_cache_put();
+}
+
+/*
+ * Freed spans a heap keeps for reuse (struct kgc_mheap.spanfree): as many
+ * as it has spans in use, so that a cycle's sweep can free every span it
+ * finds empty into the list and the next cycle's refills take them back;
+ * at least this many for a small heap.
+ */
+#define KGC_SPAN_RECYCLE_MIN	64
+
+/*
+ * A struct for a new span: the oldest freed one whose RCU grace period is
+ * over (no lockless reader can still hold it), else a new one. Caller
+ * holds the lock.
+ */
+static struct kgc_span *kgc_mheap_span_struct(struct kgc_mheap *h)
+{
+	struct kgc_span *s;
+
+	lockdep_assert_held(&h->lock);
+	s = list_first_entry_or_null(&h->spanfree, struct kgc_span, list);
+	if (s && poll_state_synchronize_rcu(s->gp)) {
+		list_del(&s->list);
+		h->nspanfree--;
+		return s;
+	}
+	return kgc_span_alloc(GFP_KERNEL);
 }
 
 /*
@@ -169,7 +203,7 @@ static struct kgc_span *kgc_mheap_alloc_span(struct kgc_mheap *h,
 	long start;
 
 	lockdep_assert_held(&h->lock);
-	s = kgc_span_alloc(GFP_KERNEL);
+	s = kgc_mheap_span_struct(h);
 	if (!s)
 		return NULL;
 	start = kgc_pageheap_alloc(&h->pages, npages, &nscav);
@@ -208,8 +242,18 @@ void kgc_mheap_free_span(struct kgc_mheap *h, struct kgc_span *s)
 	h->nr_spans--;
 	h->inuse_pages -= s->npages;
 	s->state = 0;
-	/* The marker may be looking at it (RCU read side). */
-	kgc_span_free_rcu(s);
+	/*
+	 * The marker may be looking at it (RCU read side): reused or freed
+	 * after a grace period. The span is on no list.
+	 */
+	if (h->nspanfree < max_t(unsigned long, h->nr_spans,
+				 KGC_SPAN_RECYCLE_MIN)) {
+		s->gp = start_poll_synchronize_rcu();
+		list_add_tail(&s->list, &h->spanfree);
+		h->nspanfree++;
+	} else {
+		kgc_span_free_rcu(s);
+	}
 }
 
 /**

@@ -44,6 +44,13 @@
  * @poison_ctx: its argument
  * @scav: when the free pages of each chunk were freed (the scavenger's
  *	index, scavenge.c)
+ * @spanfree: freed spans kept for reuse once their RCU grace period is
+ *	over, oldest first (Go's fixalloc free list): a span is made and
+ *	freed per span used, and a new one from the slab would be cleared
+ *	(init_on_alloc) and come from a new slab page while the old ones wait
+ *	for their call_rcu()
+ * @nspanfree: spans on @spanfree, at most as many as are in use
+ *	(@nr_spans) or KGC_SPAN_RECYCLE_MIN
  * @scav_wait: when set, called (lock held) when no run of free pages fits
  *	while a scavenger holds some reserved (@scav.inflight): drops the
  *	lock, waits for the scavengers to give the pages back, takes the
@@ -75,6 +82,8 @@ struct kgc_mheap {
 	bool poisoning;
 	void *poison_ctx;
 	struct kgc_scavidx scav;
+	struct list_head spanfree;
+	unsigned long nspanfree;
 	void (*scav_wait)(struct kgc_mheap *h);
 };
 

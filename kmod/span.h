@@ -48,6 +48,9 @@ enum kgc_span_state {
  * @checkbits: the checkmark pass's own mark bits
  * @rcu: spans are freed after an RCU grace period, so the marker can look
  *	them up without the heap lock
+ * @gp: instead, while the span waits on its heap's free list for reuse
+ *	(struct kgc_mheap.spanfree): the RCU grace-period state when it was
+ *	freed
  *
  * All fields but @markbits and @checkbits are protected by the heap lock
  * (struct kgc_mheap.lock). Spans live in kernel memory only; user space sees
@@ -72,7 +75,10 @@ struct kgc_span {
 	unsigned long allocbits[KGC_ALLOC_WORDS];
 	unsigned long markbits[KGC_ALLOC_WORDS];
 	unsigned long checkbits[KGC_ALLOC_WORDS];
-	struct rcu_head rcu;
+	union {
+		struct rcu_head rcu;
+		unsigned long gp;
+	};
 };
 
 #define KGC_NO_BLACK	0xffffffffU
