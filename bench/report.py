@@ -281,8 +281,9 @@ ALLOC_NOTES = {
         "Faults are expensive on this host and under TCG: they dominate "
         "these figures, which is why the ring table is the fast-path one.",
         "kgc ioctls /10⁶ allocs: system calls libkgc made (almost all "
-        "KGC_IOC_REFILL: one per span used up; 16-512 B objects spread over "
-        "~30 size classes of 8 KiB spans).",
+        "KGC_IOC_REFILL: each gives the used-up spans back and brings a "
+        "batch of new ones; 16-512 B objects spread over 25 size classes "
+        "whose spans hold at least 64 objects).",
     ],
 }
 
