@@ -9,8 +9,9 @@
  *
  * Who writes what, when: every allocation of a *scan* object writes the
  * bits of the object's whole slot (its size class's elemsize, or all pages
- * of a large object), or finds them written already (painting, below): the type's ptrmap for precise objects (repeated for
- * arrays), ones for conservative objects, zeros for the rest of the slot.
+ * of a large object), or finds them written already (painting, below):
+ * the type's ptrmap for precise objects (repeated for arrays), ones for
+ * conservative objects, zeros for the rest of the slot.
  * Writing the whole slot is what clears the stale bits of the slot's
  * previous occupant, so freeing and sweeping never touch the bitmap.
  * Objects in *noscan* spans get no bits at all: the marker never scans a

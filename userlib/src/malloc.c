@@ -177,6 +177,12 @@ static void *large_alloc(struct kgc_thread *t, size_t size,
 	return (void *)(uintptr_t)l.addr;
 }
 
+/* The slot bits of one precise object of @type, of at most 64 words. */
+static inline uint64_t one_bits(const struct kgc_type *type)
+{
+	return type->ptrmap[0] & lowmask((unsigned int)(type->size / 8));
+}
+
 /*
  * Whether the pointer bits of a precise single object of @size are the
  * ones its cached span @s is painted with (heapbits.c): then its slot has
@@ -185,10 +191,9 @@ static void *large_alloc(struct kgc_thread *t, size_t size,
 static inline bool painted_for(const struct mspan *s, size_t size,
 			       const struct kgc_type *type)
 {
-	/* painted: elemsize <= 64 words, so size / 8 is 1..64 */
+	/* painted: elemsize <= 64 words, so the type has 1..64 */
 	return s->painted && size == type->size &&
-	       s->paintbits ==
-	       (type->ptrmap[0] & lowmask((unsigned int)(size / 8)));
+	       s->paintbits == one_bits(type);
 }
 
 /*
@@ -202,8 +207,7 @@ static void scan_bits(struct mspan *s, void *v, size_t size,
 	if (kind == KGC_KIND_PRECISE && size == type->size &&
 	    s->elemsize <= 64 * KGC_WORD_SIZE) {
 		if (!s->painted) {
-			mspan_paint(s, v, type->ptrmap[0] &
-				    lowmask((unsigned int)(size / 8)));
+			mspan_paint(s, v, one_bits(type));
 			return;
 		}
 		if (painted_for(s, size, type))
