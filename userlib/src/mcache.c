@@ -415,13 +415,18 @@ static int mcache_sys_refill(struct kgc_thread *t, struct kgc_refill *r,
  * acknowledgement gives them back first (safepoint.c), and each cycle
  * sweeps them, as Go flushes every mcache once per cycle. Only region code
  * touches @puts and @nputs, never the fast path, so the handler may too.
+ * Also how a full queue or thread exit gives the queue back.
+ *
+ * Return: 0 (also when the queue is empty) or -errno of KGC_IOC_REFILL;
+ * the queue is empty afterwards either way.
  */
-void mcache_return_puts(struct kgc_thread *t)
+int mcache_return_puts(struct kgc_thread *t)
 {
 	struct kgc_refill r;
 
-	if (t->mcache.nputs)
-		mcache_sys_refill(t, &r, KGC_NO_SPANCLASS, NULL, 0);
+	if (!t->mcache.nputs)
+		return 0;
+	return mcache_sys_refill(t, &r, KGC_NO_SPANCLASS, NULL, 0);
 }
 
 static int refill_error(uint32_t spanclass, int err)
@@ -452,7 +457,7 @@ static int mcache_refill_batch(struct kgc_thread *t, uint32_t spanclass)
 	if (s->base) {
 		/* Room for it: a full queue goes back on its own first. */
 		if (c->nputs == KGC_REFILL_PUTS_MAX) {
-			err = mcache_sys_refill(t, &r, KGC_NO_SPANCLASS, NULL, 0);
+			err = mcache_return_puts(t);
 			if (err)
 				return refill_error(spanclass, err);
 		}
@@ -604,7 +609,6 @@ static void release_span(struct kgc_thread *t, uintptr_t base,
 			 uint32_t freeindex, int *ret)
 {
 	struct mcache *c = &t->mcache;
-	struct kgc_refill r;
 	int err;
 
 	if (!kgc_batching()) {
@@ -614,7 +618,7 @@ static void release_span(struct kgc_thread *t, uintptr_t base,
 		return;
 	}
 	if (c->nputs == KGC_REFILL_PUTS_MAX) {
-		err = mcache_sys_refill(t, &r, KGC_NO_SPANCLASS, NULL, 0);
+		err = mcache_return_puts(t);
 		if (err && !*ret)
 			*ret = kgc_seterr(-err,
 				"kgc: giving back %u spans failed: %s",
@@ -636,7 +640,6 @@ static void release_span(struct kgc_thread *t, uintptr_t base,
 int mcache_release_all(struct kgc_thread *t)
 {
 	struct mcache *c = &t->mcache;
-	struct kgc_refill r;
 	int ret = 0, slot, err;
 	uint32_t i;
 
@@ -650,13 +653,11 @@ int mcache_release_all(struct kgc_thread *t)
 			release_span(t, (uintptr_t)c->stash[slot].base,
 				     c->stash[slot].freeindex, &ret);
 	}
-	if (c->nputs) {
-		err = mcache_sys_refill(t, &r, KGC_NO_SPANCLASS, NULL, 0);
-		if (err && !ret)
-			ret = kgc_seterr(-err,
-				"kgc: giving back the thread's spans failed: %s",
-				strerror(-err));
-	}
+	err = mcache_return_puts(t);
+	if (err && !ret)
+		ret = kgc_seterr(-err,
+			"kgc: giving back the thread's spans failed: %s",
+			strerror(-err));
 	mcache_reset(c);
 	return ret;
 }

@@ -124,7 +124,7 @@ uint32_t mspan_nextfreeindex(struct mspan *s);
 void mcache_reset(struct mcache *c);
 void *mcache_nextfree(struct kgc_thread *t, uint32_t spanclass);
 int mcache_release_all(struct kgc_thread *t);
-void mcache_return_puts(struct kgc_thread *t);
+int mcache_return_puts(struct kgc_thread *t);
 
 static inline unsigned int kgc_ctz64(uint64_t x)
 {
