@@ -282,8 +282,8 @@ ALLOC_NOTES = {
         "these figures, which is why the ring table is the fast-path one.",
         "kgc ioctls /10⁶ allocs: system calls libkgc made (almost all "
         "KGC_IOC_REFILL: each gives the used-up spans back and brings a "
-        "batch of new ones; 16-512 B objects spread over 25 size classes "
-        "whose spans hold at least 64 objects).",
+        "batch of new ones; 16-512 B objects spread over 25 size classes, "
+        "mostly of one-page spans).",
     ],
 }
 

@@ -411,7 +411,7 @@ static int mcache_sys_refill(struct kgc_thread *t, struct kgc_refill *r,
  * A used-up span waits in @puts for the next refill system call, and the
  * kernel cannot sweep a span the thread still holds: the garbage in it
  * outlives every cycle until then, and a thread that has gone idle makes
- * no system call at all (64 spans of 8 pages are 4 MiB). So the mark-start
+ * no system call at all (up to 64 spans). So the mark-start
  * acknowledgement gives them back first (safepoint.c), and each cycle
  * sweeps them, as Go flushes every mcache once per cycle. Only region code
  * touches @puts and @nputs, never the fast path, so the handler may too.
