@@ -37,7 +37,7 @@
  * nears it, KGC_GC_RUN on request, and the marker itself two minutes after
  * the last cycle (Go's forced GC) and when the process has gone idle: no
  * refill and no large allocation for kgc_idle_ms, while what was handed out
- * since the last cycle could be garbage worth collecting
+ * since the last cycle began marking could be garbage worth collecting
  * (kgc_pacer_idle_gc()). An idle process makes no refills, so the pacer
  * would never collect what it dropped before it went idle, and the heap
  * would keep its last cycle's garbage for up to two minutes; with the
@@ -874,7 +874,7 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 {
 	struct kgc_mheap *h = &gc->heap->mheap;
 	struct kgc_cycle cyc = { .forced = reason };
-	u64 cpu0 = current->se.sum_exec_runtime, t0, live0, marked;
+	u64 cpu0 = current->se.sum_exec_runtime, t0, live0, marked, black;
 	u64 freed0, swept0, peak;
 
 	/* 1. Sweep termination. */
@@ -947,11 +947,13 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	 * the live heap the next goal grows from: the objects allocated
 	 * during the cycle survive it whatever becomes of them.
 	 */
-	marked += h->live_bytes > live0 ? h->live_bytes - live0 : 0;
+	black = h->live_bytes > live0 ? h->live_bytes - live0 : 0;
+	marked += black;
 	h->live_bytes = marked;
 	mutex_unlock(&h->lock);
 	spin_lock(&gc->lock);
 	gc->heap_marked = marked;
+	gc->heap_black = black;
 	WRITE_ONCE(gc->overshoot, kgc_scav_overshoot(gc->overshoot, peak,
 						     cyc.heap_goal));
 	kgc_pacer_goal(marked, gc->gc_percent, gc->memory_limit,
@@ -1077,7 +1079,8 @@ static bool kgc_gc_idle_due(struct kgc_gc *gc, bool *collect)
 		return false;
 	gc->idle_seen = last;
 	*collect = kgc_pacer_idle_gc(READ_ONCE(gc->heap->mheap.live_bytes),
-				     gc->heap_marked, gc->gc_percent);
+				     gc->heap_marked, gc->heap_black,
+				     gc->gc_percent);
 	return true;
 }
 

@@ -121,6 +121,8 @@ struct kgc_root {
  * @trigger: live bytes at which the next cycle starts
  * @heap_marked: bytes marked by the last cycle, the objects allocated
  *	black during it included (Go's heapMarked)
+ * @heap_black: the part of @heap_marked allocated black (handed out while
+ *	the last cycle marked), for the idle collection (kgc_pacer_idle_gc())
  * @overshoot: how far the heap recently went past its goal while a cycle
  *	marked (kgc_scav_overshoot()), for the scavenger's goal
  * @debug: KGC_GCDEBUG_* bits
@@ -186,6 +188,7 @@ struct kgc_gc {
 	u64 heap_goal;
 	u64 trigger;
 	u64 heap_marked;
+	u64 heap_black;
 	u64 overshoot;
 	u64 debug;
 	u64 num_gc;

@@ -155,25 +155,45 @@ static void kgc_pacer_test_assist_overflow(struct kunit *test)
 
 /*
  * Idle collection: only with GOGC on, only for at least 1/16 of the marked
- * heap handed out since, and never for less than 128 KiB.
+ * heap handed out since the last cycle began marking, and never for less
+ * than 128 KiB.
  */
 static void kgc_pacer_test_idle(struct kunit *test)
 {
 	/* Nothing or too little handed out since the cycle. */
-	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(64 * MiB, 64 * MiB, 100));
-	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(63 * MiB, 64 * MiB, 100));
-	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(68 * MiB - 1, 64 * MiB,
+	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(64 * MiB, 64 * MiB, 0, 100));
+	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(63 * MiB, 64 * MiB, 0, 100));
+	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(68 * MiB - 1, 64 * MiB, 0,
 						   100));
 	/* A sixteenth of the marked heap. */
-	KUNIT_EXPECT_TRUE(test, kgc_pacer_idle_gc(68 * MiB, 64 * MiB, 100));
+	KUNIT_EXPECT_TRUE(test, kgc_pacer_idle_gc(68 * MiB, 64 * MiB, 0, 100));
 	/* The 128 KiB floor for small heaps, the first cycle included. */
-	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(100 << 10, 0, 100));
-	KUNIT_EXPECT_TRUE(test, kgc_pacer_idle_gc(128 << 10, 0, 100));
-	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(MiB + (127 << 10), MiB,
+	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(100 << 10, 0, 0, 100));
+	KUNIT_EXPECT_TRUE(test, kgc_pacer_idle_gc(128 << 10, 0, 0, 100));
+	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(MiB + (127 << 10), MiB, 0,
 						   100));
+	/*
+	 * Went idle while the last cycle marked: nothing handed out since
+	 * it, but what it allocated black may be garbage. 8 of its 64 MiB
+	 * were: 56 MiB found reachable, 8 MiB may be garbage.
+	 */
+	KUNIT_EXPECT_TRUE(test, kgc_pacer_idle_gc(64 * MiB, 64 * MiB, 8 * MiB,
+						  100));
+	/* 3 MiB is less than 1/16 of the 61 MiB found, 4 MiB is not. */
+	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(64 * MiB, 64 * MiB,
+						   3 * MiB, 100));
+	KUNIT_EXPECT_TRUE(test, kgc_pacer_idle_gc(64 * MiB, 64 * MiB,
+						  4 * MiB, 100));
+	/* Black and handed out since add up; black never exceeds marked. */
+	KUNIT_EXPECT_TRUE(test, kgc_pacer_idle_gc(66 * MiB, 64 * MiB, 2 * MiB,
+						  100));
+	KUNIT_EXPECT_TRUE(test, kgc_pacer_idle_gc(1 * MiB, 512 << 10, MiB,
+						  100));
 	/* GOGC off: only the memory limit collects. */
-	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(128 * MiB, 0, -1));
-	KUNIT_EXPECT_TRUE(test, kgc_pacer_idle_gc(128 * MiB, 0, 0));
+	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(128 * MiB, 64 * MiB, 8 * MiB,
+						   -1));
+	KUNIT_EXPECT_FALSE(test, kgc_pacer_idle_gc(128 * MiB, 0, 0, -1));
+	KUNIT_EXPECT_TRUE(test, kgc_pacer_idle_gc(128 * MiB, 0, 0, 0));
 }
 
 static struct kunit_case kgc_pacer_test_cases[] = {

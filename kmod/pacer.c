@@ -121,25 +121,33 @@ long kgc_pacer_assist_budget(const struct kgc_assist *a, u64 alloc)
 /**
  * kgc_pacer_idle_gc() - is an idle process worth a collection?
  * @live: live bytes now (marked by the last cycle plus handed out since)
- * @marked: bytes marked by the last cycle
+ * @marked: bytes marked by the last cycle, @black included
+ * @black: the part of @marked handed out while that cycle marked
  * @gc_percent: GOGC, negative for off
  *
  * An idle process makes no refills, so the pacer never collects the
- * garbage it made before it went idle. Collect when what was handed out
- * since the last cycle is at least 1/16 of what it marked (so an idle heap
- * ends within about 6% of its live data) and at least 128 KiB (so a small
- * idle program is left alone); never with GOGC off.
+ * garbage it made before it went idle. What may be garbage is what was
+ * handed out since the last cycle began marking: since it ended, and
+ * during it, as those objects were allocated black and survived it
+ * whatever became of them. A process that goes idle while a cycle marks
+ * ends that cycle with all it made meanwhile counted as marked, and
+ * nothing handed out since. Collect when that much is at least 1/16 of
+ * what the last cycle found reachable (so an idle heap ends within about
+ * 6% of its live data) and at least 128 KiB (so a small idle program is
+ * left alone); never with GOGC off.
  *
  * Return: true to start a cycle.
  */
-bool kgc_pacer_idle_gc(u64 live, u64 marked, s64 gc_percent)
+bool kgc_pacer_idle_gc(u64 live, u64 marked, u64 black, s64 gc_percent)
 {
-	u64 since;
+	u64 found, since;
 
-	if (gc_percent < 0 || live <= marked)
+	black = min(black, marked);
+	found = marked - black;
+	if (gc_percent < 0 || live <= found)
 		return false;
-	since = live - marked;
-	return since >= KGC_IDLE_GC_MIN && since >= marked >> KGC_IDLE_GC_SHIFT;
+	since = live - found;
+	return since >= KGC_IDLE_GC_MIN && since >= found >> KGC_IDLE_GC_SHIFT;
 }
 
 #ifdef __KERNEL__

@@ -45,6 +45,6 @@ struct kgc_assist {
 void kgc_pacer_goal(u64 marked, s64 gc_percent, s64 memory_limit,
 		    u64 *goal, u64 *trigger);
 long kgc_pacer_assist_budget(const struct kgc_assist *a, u64 alloc);
-bool kgc_pacer_idle_gc(u64 live, u64 marked, s64 gc_percent);
+bool kgc_pacer_idle_gc(u64 live, u64 marked, u64 black, s64 gc_percent);
 
 #endif /* _KGC_PACER_H */

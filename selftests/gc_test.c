@@ -354,4 +354,96 @@ TEST_F(gc, pacer_triggers_cycles)
 	EXPECT_LE(4 << 20, st.next_gc);
 }
 
+/* Run a cycle from another thread: this one stays free to take part. */
+static void *gc_runner(void *arg)
+{
+	return (void *)(intptr_t)gc_run(*(int *)arg, NULL, 0);
+}
+
+/* Acknowledge the handshake of @phase once it is raised. */
+static int ack_phase(const struct kgc_ctl *ctl, int fd, __u32 phase,
+		     __u32 flags)
+{
+	struct kgc_safepoint sp;
+	int i, ret = -ETIMEDOUT;
+
+	for (i = 0; i < 20000; i++) {
+		__u32 epoch = __atomic_load_n(&ctl->epoch, __ATOMIC_ACQUIRE);
+
+		if (__atomic_load_n(&ctl->phase, __ATOMIC_ACQUIRE) != phase) {
+			usleep(500);
+			continue;
+		}
+		memset(&sp, 0, sizeof(sp));
+		sp.epoch = epoch;
+		sp.flags = flags;
+		ret = kgc_ioctl(fd, KGC_IOC_SAFEPOINT, &sp);
+		if (!ret)
+			break;
+	}
+	return ret;
+}
+
+/*
+ * A process that goes idle while a cycle marks: everything it allocated
+ * during that cycle was black and survived it, and nothing was allocated
+ * after it. That is still garbage to collect: the idle collection
+ * (kgc_idle_ms without a refill) must come and free it.
+ */
+TEST_F(gc, idle_after_marking_collects_black_garbage)
+{
+	struct sigaction sa = { .sa_handler = on_safepoint,
+				.sa_flags = SA_RESTART };
+	const uint32_t sc = KGC_SPANCLASS(31, 1);
+	struct kgc_gc_stats a, b;
+	uint64_t black = 0;
+	struct kgc_refill r;
+	pthread_t th;
+	void *ret;
+	int i;
+
+	DEV_REQUIRED();
+	ASSERT_EQ(0, pthread_create(&th, NULL, gc_runner, &self->fd));
+	/* The cycle waits for this thread, whose signal handler ignores it. */
+	ASSERT_EQ(0, ack_phase(self->ctl, self->fd, KGC_PHASE_MARK,
+			       KGC_SP_ACK | KGC_SP_STACK));
+	/* Acknowledged: what this thread allocates now is black. */
+	while (black < (1 << 20)) {
+		ASSERT_EQ(0, kgc_get_span(self->fd, sc, &r));
+		ASSERT_EQ(0, kgc_put_span(self->fd, r.span.base,
+					  r.span.nelems, 0));
+		black += (uint64_t)r.span.nelems * r.span.elemsize;
+	}
+	/* Still marking: the cycle waits for this thread to terminate it. */
+	ASSERT_NE(KGC_PHASE_OFF, self->ctl->phase);
+	ASSERT_EQ(0, ack_phase(self->ctl, self->fd, KGC_PHASE_MARK_TERM,
+			       KGC_SP_ACK));
+	ASSERT_EQ(0, pthread_join(th, &ret));
+	ASSERT_EQ(NULL, ret);
+	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_GC_STATS, &a));
+	/* All of it survived the cycle it was made in. */
+	ASSERT_LE(black, a.heap_marked);
+
+	/* Idle from now on, but answering handshakes. */
+	sig_fd = self->fd;
+	sig_ctl = self->ctl;
+	ASSERT_EQ(0, sigaction(SIG, &sa, NULL));
+	for (i = 0; i < 100; i++) {
+		usleep(100000);
+		ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_GC_STATS, &b));
+		if (b.num_gc > a.num_gc)
+			break;
+	}
+	EXPECT_LT(a.num_gc, b.num_gc);
+	EXPECT_EQ(a.num_forced_gc, b.num_forced_gc);
+	EXPECT_GT(black / 2, b.heap_marked)
+		TH_LOG("marked %llu after the idle cycle, %llu black before",
+		       (unsigned long long)b.heap_marked,
+		       (unsigned long long)black);
+	printf("# %llu bytes black, %llu marked after, idle cycle %.1f s on\n",
+	       (unsigned long long)black, (unsigned long long)b.heap_marked,
+	       i / 10.0);
+	signal(SIG, ignore);
+}
+
 TEST_HARNESS_MAIN
