@@ -71,6 +71,32 @@ static void kgc_sizeclass_test_span_tail_bound(struct kunit *test)
 	}
 }
 
+/*
+ * A class of at most 1 KiB holds at least 64 objects per span (one
+ * alloc-cache word per refill) in at most 8 pages, and takes no page
+ * more than that needs within the tail bound.
+ */
+static void kgc_sizeclass_test_min_objects(struct kunit *test)
+{
+	u32 c;
+
+	for (c = 1; c < KGC_NR_SIZE_CLASSES; c++) {
+		u32 size = kgc_class_size[c], n = kgc_class_npages[c];
+		u32 less = (n - 1) << KGC_PAGE_SHIFT;
+
+		if (size > 1024)
+			break;
+		KUNIT_EXPECT_GE_MSG(test, kgc_class_nelems(c), 64U,
+				    "class %u: %u objects", c,
+				    kgc_class_nelems(c));
+		KUNIT_EXPECT_LE(test, n, 8U);
+		/* One page less would not do. */
+		KUNIT_EXPECT_TRUE_MSG(test, n == 1 || less / size < 64 ||
+				      (less % size) * 8 > less,
+				      "class %u: %u pages would do", c, n - 1);
+	}
+}
+
 /* Span classes: size class 0 (large) and out-of-range values are refused. */
 static void kgc_sizeclass_test_spanclass_valid(struct kunit *test)
 {
@@ -88,6 +114,7 @@ static struct kunit_case kgc_sizeclass_test_cases[] = {
 	KUNIT_CASE(kgc_sizeclass_test_sorted_and_aligned),
 	KUNIT_CASE(kgc_sizeclass_test_internal_waste_bound),
 	KUNIT_CASE(kgc_sizeclass_test_span_tail_bound),
+	KUNIT_CASE(kgc_sizeclass_test_min_objects),
 	KUNIT_CASE(kgc_sizeclass_test_spanclass_valid),
 	{}
 };

@@ -16,10 +16,16 @@
  *  - a span is the fewest 8 KiB pages whose tail (bytes after the last whole
  *    object) is at most 1/8 of the span;
  *  - a class whose span holds as many objects as the next larger class's
- *    span of the same length is dropped.
+ *    span of the same length is dropped;
+ *  - then a class of at most 1 KiB takes more pages, up to 8, until its
+ *    span holds at least 64 objects: a refill is a call into the kernel
+ *    (or a reserve span copied in), so a span must hold enough objects
+ *    to pay for it. Go keeps these spans at one page, refilling from
+ *    mcentral in user space.
  *
- * That gives 66 small classes. The KUnit suite below checks both waste bounds
- * for every class, so a hand edit of the table cannot slip through.
+ * That gives 66 small classes. The KUnit suite below checks the waste
+ * bounds and the 64 objects for every class, so a hand edit of the table
+ * cannot slip through.
  */
 #include "sizeclass.h"
 
