@@ -146,14 +146,20 @@ void wbbuf_record(struct kgc_thread *t, void *old, void *val)
 {
 	struct wbbuf *b = &t->wbbuf;
 	uintptr_t o = (uintptr_t)old, v = (uintptr_t)val;
-	unsigned int n = b->next;
+	unsigned int n0 = b->next, n = n0;
 
 	if (kgc_in_heap(o))
 		b->buf[n++] = o;
 	if (kgc_in_heap(v) && !wbbuf_stack_black(t))
 		b->buf[n++] = v;
+	/*
+	 * Nothing to record is the common case: initialising a fresh
+	 * object's fields (old NULL) from a black stack.
+	 */
+	if (n == n0)
+		return;
 	kgc_signal_fence();	/* entries before the count covering them */
-	STAT_ADD(t->mcache.stats.barrier_records, n - b->next);
+	STAT_ADD(t->mcache.stats.barrier_records, n - n0);
 	b->next = n;
 	kgc_signal_fence();	/* the count before the caller's store */
 }
@@ -204,11 +210,11 @@ KGC_EXPORT void kgc_barrier_slow(void **slot, void *val)
 
 	/*
 	 * The common case: an attached thread with room in its buffer, the
-	 * barrier not broken on purpose (KGC_DEBUG_NOBARRIER).
+	 * barrier not broken on purpose (KGC_DEBUG_NOBARRIER); wbbuf.limit
+	 * is 0 in the other cases.
 	 */
-	if (likely(t && __atomic_load_n(&t->attached, __ATOMIC_RELAXED) &&
-		   t->wbbuf.next + 2 <= KGC_WBBUF_ENTRIES &&
-		   !(kgc_heap.cfg.debug & KGC_DEBUG_NOBARRIER))) {
+	if (likely(t && t->wbbuf.next + 2 <=
+		   __atomic_load_n(&t->wbbuf.limit, __ATOMIC_RELAXED))) {
 		wbbuf_record(t, *slot, val);
 		*slot = val;
 		return;

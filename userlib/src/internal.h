@@ -237,10 +237,15 @@ int kgc_sys_ioctl(struct kgc_thread *t, unsigned long cmd, void *arg);
  * struct wbbuf - a thread's write-barrier buffer (Go's wbBuf)
  * @next: index of the next free entry; entries are written before @next
  *	covers them, so the signal handler may send [0, @next) at any time
+ * @limit: KGC_WBBUF_ENTRIES while the thread is attached and the barrier
+ *	works, else 0 (detached, or KGC_DEBUG=nobarrier): the common case of
+ *	kgc_barrier_slow() is then one test, @next + 2 <= @limit. Written
+ *	under kgc_heap.lock, possibly by another thread (atomic, relaxed).
  * @buf: recorded heap pointers
  */
 struct wbbuf {
 	unsigned int next;
+	unsigned int limit;
 	uint64_t buf[KGC_WBBUF_ENTRIES];
 };
 

@@ -63,6 +63,9 @@ static void thread_link(struct kgc_thread *t)
 	kgc_heap.nthreads++;
 	t->gen = kgc_heap.gen;
 	__atomic_store_n(&t->attached, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->wbbuf.limit,
+			 kgc_heap.cfg.debug & KGC_DEBUG_NOBARRIER ?
+			 0 : KGC_WBBUF_ENTRIES, __ATOMIC_RELAXED);
 }
 
 /* Unlink @t from the thread list. Caller holds kgc_heap.lock. */
@@ -77,6 +80,7 @@ static void thread_unlink(struct kgc_thread *t)
 	t->next = NULL;
 	t->prev = NULL;
 	kgc_heap.nthreads--;
+	__atomic_store_n(&t->wbbuf.limit, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->attached, 0, __ATOMIC_RELAXED);
 }
 
