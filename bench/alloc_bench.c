@@ -67,12 +67,14 @@ static struct {
 	const char *kind;	/* kgc only: "noscan" or "conservative" */
 	int zero;		/* malloc peers: calloc(), zeroed like kgc */
 	int gctrace;		/* kgc only: KGC_DEBUG_GCTRACE */
+	int gogc;		/* kgc only, ring mode: GC percent */
 } cfg = {
 	.mode = MODE_FRESH,
 	.threads = 1,
 	.allocs = 1000000,
 	.slots = 10000,
 	.kind = "noscan",
+	.gogc = 100,
 };
 
 struct worker {
@@ -323,7 +325,8 @@ static void usage(void)
 		"usage: alloc_bench [--mode fresh|ring] [--threads N] [--allocs N]\n"
 		"                   [--slots N] [--kind noscan|conservative|uninit]\n"
 		"                   [--zero 0|1]   (malloc peers: 1 = calloc)\n"
-		"                   [--gctrace 0|1] (kgc: a line per GC cycle)\n");
+		"                   [--gctrace 0|1] (kgc: a line per GC cycle)\n"
+		"                   [--gogc N]     (kgc, ring mode: GC percent, 100)\n");
 	exit(2);
 }
 
@@ -355,12 +358,15 @@ static void parse_args(int argc, char **argv)
 			cfg.zero = atoi(v);
 		} else if (!strcmp(a, "--gctrace")) {
 			cfg.gctrace = atoi(v);
+		} else if (!strcmp(a, "--gogc")) {
+			cfg.gogc = atoi(v);
 		} else {
 			usage();
 		}
 		i++;
 	}
-	if (!cfg.threads || cfg.threads > 64 || !cfg.allocs || !cfg.slots)
+	if (!cfg.threads || cfg.threads > 64 || !cfg.allocs || !cfg.slots ||
+	    cfg.gogc < 1)
 		usage();
 	if (strcmp(cfg.kind, "noscan") && strcmp(cfg.kind, "conservative") &&
 	    strcmp(cfg.kind, "uninit"))
@@ -380,8 +386,8 @@ int main(int argc, char **argv)
 	mode = cfg.mode == MODE_RING ? "ring" : "fresh";
 #ifdef BENCH_KGC
 	{
-		/* fresh: GOGC=off; ring: the collector reclaims (GOGC=100). */
-		KGC_OPTS(opts, .gc_percent = cfg.mode == MODE_RING ? 100 :
+		/* fresh: GOGC=off; ring: the collector reclaims (--gogc). */
+		KGC_OPTS(opts, .gc_percent = cfg.mode == MODE_RING ? cfg.gogc :
 					     KGC_GOGC_OFF,
 			 .flags = KGC_INIT_NOENV,
 			 .debug = cfg.gctrace ? KGC_DEBUG_GCTRACE : 0,
