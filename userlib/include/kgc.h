@@ -526,10 +526,12 @@ int kgc_free_os_memory(void);
  * @threads: threads attached now
  * @alloc_precise: kgc_alloc() and kgc_alloc_array() objects
  * @alloc_conservative: kgc_alloc_conservative() objects
- * @alloc_noscan: kgc_alloc_noscan() objects
+ * @alloc_noscan: kgc_alloc_noscan() and kgc_alloc_uninit() objects
  * @alloc_tiny: of all these, objects placed by the tiny allocator
  * @alloc_large: of all these, large (> 32 KiB) objects
- * @bytes_allocated: bytes requested by all allocations
+ * @bytes_allocated: bytes handed out: each small object counts its size
+ *	class's size (the tiny allocator's 16-byte blocks, not the objects
+ *	in them), each large object its whole pages (Go's TotalAlloc)
  * @frees_large: large objects freed with kgc_free()
  * @refills: spans taken from the kernel
  * @span_returns: spans given back to the kernel

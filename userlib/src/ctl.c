@@ -213,7 +213,7 @@ KGC_EXPORT int kgc_read_stats(struct kgc_heap_stats *st)
 
 	s.alloc_precise = c.alloc_precise;
 	s.alloc_conservative = c.alloc_conservative;
-	s.alloc_noscan = c.alloc_noscan;
+	s.alloc_noscan = kgc_counters_noscan(&c);
 	s.alloc_tiny = c.alloc_tiny;
 	s.alloc_large = c.alloc_large;
 	s.bytes_allocated = c.bytes_allocated;

@@ -835,7 +835,8 @@ KGC_EXPORT void kgc_shutdown(void)
 		fprintf(stderr,
 			"kgc: shutdown: %" PRIu64 " objects, %" PRIu64 " bytes allocated, %" PRIu64 " refills, %" PRIu64 " syscalls\n",
 			sum.alloc_precise + sum.alloc_conservative +
-			sum.alloc_noscan, sum.bytes_allocated, sum.refills,
+			kgc_counters_noscan(&sum), sum.bytes_allocated,
+			sum.refills,
 			sum.syscalls);
 	}
 	/* The marker must not wait for us while the heap goes away. */

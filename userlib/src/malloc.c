@@ -86,23 +86,16 @@ static inline uintptr_t tiny_offset(uintptr_t off, size_t size)
 	return off;
 }
 
-/* Count an allocation of @size bytes of @kind in @st. */
-static inline void count_alloc(struct kgc_counters *st, enum kgc_kind kind,
-			       size_t size)
+/*
+ * Count an allocation of @kind in @st: precise and conservative objects
+ * here, noscan ones by their spans (mspan_account()).
+ */
+static inline void count_alloc(struct kgc_counters *st, enum kgc_kind kind)
 {
-	switch (kind) {
-	case KGC_KIND_PRECISE:
+	if (kind == KGC_KIND_PRECISE)
 		STAT_INC(st->alloc_precise);
-		break;
-	case KGC_KIND_CONSERVATIVE:
+	else if (kind == KGC_KIND_CONSERVATIVE)
 		STAT_INC(st->alloc_conservative);
-		break;
-	case KGC_KIND_NOSCAN:
-	case KGC_KIND_UNINIT:
-		STAT_INC(st->alloc_noscan);
-		break;
-	}
-	STAT_ADD(st->bytes_allocated, size);
 }
 
 /* The tiny allocator: noscan objects of 1 to 15 bytes. */
@@ -121,6 +114,7 @@ static inline void *tiny_alloc(struct kgc_thread *t, size_t size)
 	x = mcache_alloc_zeroed(t, KGC_TINY_SPANCLASS);
 	if (unlikely(!x))
 		return NULL;
+	STAT_INC(c->stats.tiny_blocks);
 	/*
 	 * Keep whichever block has more room left, but never one outside
 	 * the cached tiny span: a safepoint names the current block by its
@@ -174,6 +168,7 @@ static void *large_alloc(struct kgc_thread *t, size_t size,
 	if (!noscan)
 		heapbits_set(l.addr, bytes, size, type, conservative);
 	STAT_INC(t->mcache.stats.alloc_large);
+	STAT_ADD(t->mcache.stats.bytes_allocated, bytes);
 	return (void *)(uintptr_t)l.addr;
 }
 
@@ -224,11 +219,27 @@ static inline bool kind_noscan(const struct kgc_type *type, enum kgc_kind kind)
 	       (kind == KGC_KIND_PRECISE && !type->ptrmap);
 }
 
+/* The entry point of an allocation of @kind, for messages. */
+static const char *kind_fn(enum kgc_kind kind)
+{
+	switch (kind) {
+	case KGC_KIND_PRECISE:
+		return "kgc_alloc";
+	case KGC_KIND_CONSERVATIVE:
+		return "kgc_alloc_conservative";
+	case KGC_KIND_NOSCAN:
+		return "kgc_alloc_noscan";
+	case KGC_KIND_UNINIT:
+		break;
+	}
+	return "kgc_alloc_uninit";
+}
+
 /*
  * Go's mallocgc, every case, out of line: mallocgc() below handles the
  * common ones and tail-calls this for the rest (refills, new tiny blocks,
- * large objects, bitmaps over 64 words, a thread not attached yet).
- * @size >= 1 and @type valid when precise; @site as for mallocgc().
+ * large objects, bitmaps over 64 words, a thread not attached yet, size
+ * 0). @type valid when precise; @site as for mallocgc().
  */
 static __attribute__((noinline)) void *
 mallocgc_slow(size_t size, const struct kgc_type *type, enum kgc_kind kind,
@@ -240,6 +251,9 @@ mallocgc_slow(size_t size, const struct kgc_type *type, enum kgc_kind kind,
 	struct kgc_thread *t;
 	void *v;
 
+	if (unlikely(!size))
+		return kgc_seterr_null(EINVAL, "kgc: %s: size is 0",
+				       kind_fn(kind));
 	t = kgc_thread_get();
 	if (unlikely(!t))
 		return NULL;
@@ -277,17 +291,21 @@ mallocgc_slow(size_t size, const struct kgc_type *type, enum kgc_kind kind,
 			return NULL;
 	}
 
-	count_alloc(st, kind, size);
+	count_alloc(st, kind);
 	/* Heap profile: sample about one allocation per rate bytes. */
-	kgc_profile_malloc(v, size, site);
-	return v;
+	return kgc_profile_malloc(v, size, site);
 }
 
 /*
  * mallocgc() - the allocation fast path: an attached thread, a small
  * object of at least 16 bytes (or a tiny one that fits the current
  * block), the cached span has a free object in its cache word and needs
- * no zeroing first. Every other case is a tail call to mallocgc_slow(),
+ * no zeroing first. A thread that is not attached has an empty mcache
+ * (thread.c), so the cached span or tiny block tests that too; size 0
+ * fails the size test (size - 1 wraps around). Noscan objects are counted
+ * when their span leaves the mcache (mspan_account()), so the fast path
+ * stores only the cache word, the free index and the profile's
+ * countdown. Every other case is a tail call to mallocgc_slow(),
  * and the only other call is the heap profile's sampler on a cold branch,
  * so the noscan entry points save no registers (as mimalloc's mi_malloc()
  * does). A precise object takes it only when its span is painted with its
@@ -296,21 +314,22 @@ mallocgc_slow(size_t size, const struct kgc_type *type, enum kgc_kind kind,
  * mallocgc_slow() in every case. @site, the entry point's return address,
  * tells the profile where the caller's frames begin.
  */
+/* The entry point's return address, read where it is needed only. */
+#define KGC_SITE()	((uintptr_t)__builtin_return_address(0))
+
 static inline __attribute__((always_inline)) void *
 mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
 {
 	bool conservative = kind == KGC_KIND_CONSERVATIVE;
 	bool noscan = kind_noscan(type, kind);
-	uintptr_t site = (uintptr_t)__builtin_return_address(0);
 	struct kgc_thread *t = kgc_curthread;
 	struct kgc_counters *st;
 	struct mcache *c;
 	struct mspan *s;
 	void *v;
 
-	if (unlikely(!t || !__atomic_load_n(&t->attached, __ATOMIC_RELAXED) ||
-		     size > KGC_MAX_SMALL_SIZE))
-		return mallocgc_slow(size, type, kind, site);
+	if (unlikely(!t || size - 1 >= KGC_MAX_SMALL_SIZE))
+		return mallocgc_slow(size, type, kind, KGC_SITE());
 	c = &t->mcache;
 	st = &c->stats;
 	if (noscan && size < KGC_TINY_SIZE) {
@@ -318,7 +337,7 @@ mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
 		uintptr_t off = tiny_offset(c->tinyoffset, size);
 
 		if (unlikely(off + size > KGC_TINY_SIZE || !c->tiny))
-			return mallocgc_slow(size, type, kind, site);
+			return mallocgc_slow(size, type, kind, KGC_SITE());
 		v = (void *)(c->tiny + off);
 		c->tinyoffset = off + size;
 		STAT_INC(st->alloc_tiny);
@@ -328,23 +347,22 @@ mallocgc(size_t size, const struct kgc_type *type, enum kgc_kind kind)
 		/* Old data to clear first (mcache_alloc_zeroed()). */
 		if (noscan && kind != KGC_KIND_UNINIT &&
 		    unlikely(s->flags & KGC_SPAN_NEEDZERO))
-			return mallocgc_slow(size, type, kind, site);
+			return mallocgc_slow(size, type, kind, KGC_SITE());
 		/* Precise: only into a span painted with the object's bits. */
 		if (kind == KGC_KIND_PRECISE && !noscan &&
 		    unlikely(!painted_for(s, size, type)))
-			return mallocgc_slow(size, type, kind, site);
+			return mallocgc_slow(size, type, kind, KGC_SITE());
 		if (conservative && unlikely(s->elemsize > 64 * KGC_WORD_SIZE))
-			return mallocgc_slow(size, type, kind, site);
+			return mallocgc_slow(size, type, kind, KGC_SITE());
 		if (unlikely(!s->alloccache))
-			return mallocgc_slow(size, type, kind, site);
+			return mallocgc_slow(size, type, kind, KGC_SITE());
 		v = mspan_take(s);
 		if (conservative)
 			heapbits_set_fast((uintptr_t)v, s->elemsize, size,
 					  type, true);
 	}
-	count_alloc(st, kind, size);
-	kgc_profile_malloc(v, size, site);
-	return v;
+	count_alloc(st, kind);
+	return kgc_profile_malloc(v, size, KGC_SITE());
 }
 
 static __attribute__((cold, noinline)) int
@@ -414,25 +432,19 @@ KGC_EXPORT void *kgc_alloc_array(const struct kgc_type *type, size_t n)
 	return mallocgc(size, type, KGC_KIND_PRECISE);
 }
 
+/* Size 0 takes mallocgc()'s slow path, which fails it. */
 KGC_EXPORT void *kgc_alloc_noscan(size_t size)
 {
-	if (unlikely(!size))
-		return kgc_seterr_null(EINVAL, "kgc: kgc_alloc_noscan: size is 0");
 	return mallocgc(size, NULL, KGC_KIND_NOSCAN);
 }
 
 KGC_EXPORT void *kgc_alloc_uninit(size_t size)
 {
-	if (unlikely(!size))
-		return kgc_seterr_null(EINVAL, "kgc: kgc_alloc_uninit: size is 0");
 	return mallocgc(size, NULL, KGC_KIND_UNINIT);
 }
 
 KGC_EXPORT void *kgc_alloc_conservative(size_t size)
 {
-	if (unlikely(!size))
-		return kgc_seterr_null(EINVAL,
-				       "kgc: kgc_alloc_conservative: size is 0");
 	return mallocgc(size, NULL, KGC_KIND_CONSERVATIVE);
 }
 

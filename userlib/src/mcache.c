@@ -89,6 +89,7 @@
  * A program that never asks for uninitialised memory thus zeroes each
  * span once, as before; one that does skips the zeroing altogether.
  */
+#include <sched.h>
 #include <string.h>
 
 #include "internal.h"
@@ -204,6 +205,7 @@ void mspan_load(struct mspan *s, const struct kgc_span_desc *d)
 {
 	s->base = (uintptr_t)d->base;
 	s->freeindex = d->freeindex;
+	s->loadindex = (uint16_t)d->freeindex;	/* <= nelems */
 	s->nelems = d->nelems;
 	s->elemsize = d->elemsize;
 	s->spanclass = d->spanclass;
@@ -227,6 +229,136 @@ void mspan_load(struct mspan *s, const struct kgc_span_desc *d)
 	if ((s->flags & KGC_SPAN_NEEDZERO) &&
 	    !KGC_SPANCLASS_NOSCAN(s->spanclass))
 		mspan_zero_free(s);
+}
+
+_Static_assert(KGC_SPAN_MAX_OBJS <= UINT16_MAX,
+	       "struct mspan.loadindex is 16 bits");
+
+/* The zero bits of @word in [@lo, @hi) (0 <= lo <= hi <= 64). */
+static unsigned int free_in_word(uint64_t word, unsigned int lo,
+				 unsigned int hi)
+{
+	uint64_t mask = hi == 64 ? ~0ULL : (1ULL << hi) - 1;
+
+	mask &= ~0ULL << lo;
+	return (unsigned int)__builtin_popcountll(~word & mask);
+}
+
+/**
+ * mspan_taken() - objects the mcache handed out from a cached span
+ * @s: cached span (or an empty slot: 0)
+ *
+ * Every object below @freeindex is allocated, and the ones that were free
+ * when the span came (zero in @allocbits) are the ones taken since: the
+ * count costs the fast path nothing. Relaxed loads: another thread's
+ * statistics read a slot its owner may be moving (mcache_read_counts()).
+ *
+ * Return: that count.
+ */
+uint32_t mspan_taken(const struct mspan *s)
+{
+	uint32_t i = __atomic_load_n(&s->loadindex, __ATOMIC_RELAXED);
+	uint32_t end = __atomic_load_n(&s->freeindex, __ATOMIC_RELAXED);
+	uint32_t n = 0;
+
+	end = MIN(end, (uint32_t)KGC_SPAN_MAX_OBJS);
+	while (i < end) {
+		uint32_t w = i / 64, hi = MIN(w * 64 + 64, end);
+
+		n += free_in_word(__atomic_load_n(&s->allocbits[w],
+						  __ATOMIC_RELAXED),
+				  i % 64, hi - w * 64);
+		i = hi;
+	}
+	return n;
+}
+
+/* Owner only: @c's slots change; other threads' snapshots retry. */
+static void mcache_write_begin(struct mcache *c)
+{
+	__atomic_store_n(&c->seq, c->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void mcache_write_end(struct mcache *c)
+{
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&c->seq, c->seq + 1, __ATOMIC_RELAXED);
+}
+
+/* Count the objects of slot @s (not empty) in @c's counters; the caller
+ * empties it in the same write section. */
+static void mspan_account(struct mcache *c, const struct mspan *s)
+{
+	uint32_t n = mspan_taken(s);
+
+	STAT_ADD(c->stats.small_objs, n);
+	STAT_ADD(c->stats.bytes_allocated, (uint64_t)n * s->elemsize);
+}
+
+/* Cache the span @d describes in the empty slot @s of @c. */
+static void slot_load(struct mcache *c, struct mspan *s,
+		      const struct kgc_span_desc *d)
+{
+	mcache_write_begin(c);
+	mspan_load(s, d);
+	mcache_write_end(c);
+}
+
+/* The span of slot @s leaves @c: count its objects, empty the slot. */
+static void slot_retire(struct mcache *c, struct mspan *s)
+{
+	mcache_write_begin(c);
+	if (s->base)
+		mspan_account(c, s);
+	memset(s, 0, sizeof(*s));
+	mcache_write_end(c);
+}
+
+/**
+ * mcache_read_counts() - small objects an mcache handed out, and bytes
+ * @c: any thread's mcache (its owner keeps allocating)
+ * @objs: set to its span-counted objects, the cached spans' included
+ * @bytes: set to its bytes_allocated, the cached spans' included
+ *
+ * A consistent snapshot under @c->seq: a span counted when it left the
+ * cache is never counted again as cached. For kgc_read_stats(), holding
+ * kgc_heap.lock (the thread stays attached meanwhile).
+ */
+void mcache_read_counts(const struct mcache *c, uint64_t *objs,
+			uint64_t *bytes)
+{
+	unsigned int tries = 0, i;
+
+	for (;;) {
+		uint32_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+		uint64_t o, b;
+
+		if (!(seq & 1)) {
+			o = STAT_READ(c->stats.small_objs);
+			b = STAT_READ(c->stats.bytes_allocated);
+			for (i = 0; i < KGC_NR_SPANCLASSES; i++) {
+				const struct mspan *s = &c->alloc[i];
+				uint32_t n;
+
+				if (!__atomic_load_n(&s->base, __ATOMIC_RELAXED))
+					continue;
+				n = mspan_taken(s);
+				o += n;
+				b += (uint64_t)n * __atomic_load_n(&s->elemsize,
+							   __ATOMIC_RELAXED);
+			}
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&c->seq, __ATOMIC_RELAXED) == seq) {
+				*objs = o;
+				*bytes = b;
+				return;
+			}
+		}
+		/* The owner is in a slow path for a moment. */
+		if (++tries % 64 == 0)
+			sched_yield();
+	}
 }
 
 /**
@@ -288,7 +420,7 @@ uint32_t mspan_nextfreeindex(struct mspan *s)
 		/* Nothing free in this word: move to the start of the next. */
 		sfreeindex = (sfreeindex + 64) & ~63U;
 		if (sfreeindex >= snelems) {
-			s->freeindex = snelems;
+			__atomic_store_n(&s->freeindex, snelems, __ATOMIC_RELAXED);
 			s->alloccache = 0;
 			return snelems;
 		}
@@ -297,7 +429,7 @@ uint32_t mspan_nextfreeindex(struct mspan *s)
 	bit = kgc_ctz64(cache);
 	result = sfreeindex + bit;
 	if (result >= snelems) {
-		s->freeindex = snelems;
+		__atomic_store_n(&s->freeindex, snelems, __ATOMIC_RELAXED);
 		s->alloccache = 0;
 		return snelems;
 	}
@@ -305,7 +437,7 @@ uint32_t mspan_nextfreeindex(struct mspan *s)
 	sfreeindex = result + 1;
 	if (sfreeindex % 64 == 0 && sfreeindex != snelems)
 		s->alloccache = ~s->allocbits[sfreeindex / 64];
-	s->freeindex = sfreeindex;
+	__atomic_store_n(&s->freeindex, sfreeindex, __ATOMIC_RELAXED);
 	return result;
 }
 
@@ -317,7 +449,14 @@ uint32_t mspan_nextfreeindex(struct mspan *s)
  */
 void mcache_reset(struct mcache *c)
 {
+	uint32_t i;
+
+	mcache_write_begin(c);
+	for (i = 0; i < KGC_NR_SPANCLASSES; i++)
+		if (c->alloc[i].base)
+			mspan_account(c, &c->alloc[i]);
 	memset(c->alloc, 0, sizeof(c->alloc));
+	mcache_write_end(c);
 	memset(c->batch, 0, sizeof(c->batch));
 	memset(c->stash_head, 0, sizeof(c->stash_head));
 	memset(c->stash_used, 0, sizeof(c->stash_used));
@@ -462,14 +601,13 @@ static int mcache_refill_batch(struct kgc_thread *t, uint32_t spanclass)
 				return refill_error(spanclass, err);
 		}
 		mcache_put(c, s->base, s->freeindex);
+		slot_retire(c, s);
 	}
-	/* mspan_load() sets every field: no need to clear the slot first. */
 	slot = stash_pop(c, spanclass);
 	if (slot >= 0) {
-		mspan_load(s, &c->stash[slot]);
+		slot_load(c, s, &c->stash[slot]);
 		return 0;
 	}
-	memset(s, 0, sizeof(*s));
 
 	want = MIN((uint32_t)c->batch[spanclass], stash_room(c));
 	err = mcache_sys_refill(t, &r, spanclass, more, want);
@@ -487,7 +625,7 @@ static int mcache_refill_batch(struct kgc_thread *t, uint32_t spanclass)
 				     kgc_heap.arena_end);
 	if (err)
 		return err;
-	mspan_load(s, &r.span);
+	slot_load(c, s, &r.span);
 	/* Last first: the stash is a stack, so spans go out in order. */
 	for (i = r.more_count; i-- > 0;)
 		stash_push(c, spanclass, &more[i]);
@@ -502,8 +640,9 @@ static int mcache_refill_batch(struct kgc_thread *t, uint32_t spanclass)
  */
 static int mcache_refill(struct kgc_thread *t, uint32_t spanclass)
 {
-	struct mspan *s = &t->mcache.alloc[spanclass];
-	struct kgc_counters *st = &t->mcache.stats;
+	struct mcache *c = &t->mcache;
+	struct mspan *s = &c->alloc[spanclass];
+	struct kgc_counters *st = &c->stats;
 	struct kgc_refill r;
 	int err;
 
@@ -527,20 +666,20 @@ static int mcache_refill(struct kgc_thread *t, uint32_t spanclass)
 	if (err == -ENOMEM && s->base) {
 		/* The kernel keeps what it was given even without a new span. */
 		STAT_INC(st->span_returns);
-		memset(s, 0, sizeof(*s));
+		slot_retire(c, s);
 	}
 	if (err)
 		return refill_error(spanclass, err);
-	if (s->base)
+	if (s->base) {
 		STAT_INC(st->span_returns);
+		slot_retire(c, s);
+	}
 	STAT_INC(st->refills);
 	err = mspan_validate(&r.span, spanclass, kgc_heap.arena_start,
 			     kgc_heap.arena_end);
-	if (err) {
-		memset(s, 0, sizeof(*s));
+	if (err)
 		return err;
-	}
-	mspan_load(s, &r.span);
+	slot_load(c, s, &r.span);
 	return 0;
 }
 
@@ -648,7 +787,7 @@ int mcache_release_all(struct kgc_thread *t)
 
 		if (s->base)
 			release_span(t, s->base, s->freeindex, &ret);
-		memset(s, 0, sizeof(*s));
+		slot_retire(c, s);
 		while ((slot = stash_pop(c, i)) >= 0)
 			release_span(t, (uintptr_t)c->stash[slot].base,
 				     c->stash[slot].freeindex, &ret);

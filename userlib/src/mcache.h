@@ -27,6 +27,9 @@
  * @freeindex: every object below it is allocated (or was skipped as
  *	allocated); the next free object is found at or above it
  * @nelems: objects in the span
+ * @loadindex: @freeindex when the span was cached: the free objects of
+ *	@allocbits in [@loadindex, @freeindex) are the ones this mcache
+ *	handed out (mspan_account())
  * @elemsize: bytes per object
  * @spanclass: span class
  * @flags: KGC_SPAN_* (KGC_SPAN_NEEDZERO)
@@ -44,7 +47,8 @@ struct mspan {
 	uint32_t elemsize;
 	uint32_t spanclass;
 	uint32_t flags;
-	uint32_t painted;
+	uint16_t painted;
+	uint16_t loadindex;	/* < KGC_SPAN_MAX_OBJS */
 	uint64_t paintbits;
 	uint64_t allocbits[KGC_ALLOC_WORDS];
 };
@@ -52,12 +56,21 @@ struct mspan {
 /**
  * struct kgc_counters - library-side statistics of a thread
  *
- * Fields as in struct kgc_heap_stats.
+ * Fields as in struct kgc_heap_stats, except:
+ * @small_objs: slots taken from small-object spans, counted when the span
+ *	leaves the mcache (mspan_account()): the fast path counts nothing
+ *	for noscan objects (Go's mcache counts at refill the same way)
+ * @tiny_blocks: of these, the 16-byte blocks of the tiny allocator
+ * @bytes_allocated: slot bytes of @small_objs plus whole pages of large
+ *	objects
+ * Objects of kgc_alloc_noscan() and kgc_alloc_uninit() are what the other
+ * counts leave over (kgc_counters_noscan()).
  */
 struct kgc_counters {
 	uint64_t alloc_precise;
 	uint64_t alloc_conservative;
-	uint64_t alloc_noscan;
+	uint64_t small_objs;
+	uint64_t tiny_blocks;
 	uint64_t alloc_tiny;
 	uint64_t alloc_large;
 	uint64_t bytes_allocated;
@@ -96,6 +109,11 @@ struct kgc_counters {
  * @stash: reserve spans as the kernel handed them out, untouched
  * @more: where a refill system call's further spans arrive (off the stack:
  *	the allocation slow path keeps a small frame)
+ * @seq: a sequence count for other threads that read @alloc and the span
+ *	counts of @stats (mcache_read_counts()): odd while the owner
+ *	changes a slot of @alloc, which it does only in its slow paths;
+ *	the fast path moves a slot's free index alone, which any snapshot
+ *	may see
  */
 struct mcache {
 	uintptr_t tiny;
@@ -111,11 +129,22 @@ struct mcache {
 	struct kgc_span_mark puts[KGC_REFILL_PUTS_MAX];
 	struct kgc_span_desc stash[KGC_STASH_SLOTS];
 	struct kgc_span_desc more[KGC_REFILL_MORE_MAX];
+	uint32_t seq;
 };
 
 struct kgc_thread;
 
 void mspan_load(struct mspan *s, const struct kgc_span_desc *d);
+uint32_t mspan_taken(const struct mspan *s);
+void mcache_read_counts(const struct mcache *c, uint64_t *objs,
+			uint64_t *bytes);
+
+/* Objects of kgc_alloc_noscan() and kgc_alloc_uninit(), tiny ones too. */
+static inline uint64_t kgc_counters_noscan(const struct kgc_counters *c)
+{
+	return c->small_objs - c->tiny_blocks + c->alloc_tiny +
+	       c->alloc_large - c->alloc_precise - c->alloc_conservative;
+}
 void mspan_zero_rest(struct mspan *s, void *v);
 void mspan_paint(struct mspan *s, void *v, uint64_t bits);
 int mspan_validate(const struct kgc_span_desc *d, uint32_t spanclass,
@@ -153,7 +182,8 @@ static inline void *mspan_take(struct mspan *s)
 
 	/* Two shifts: bit + 1 may be 64, which C does not allow in one. */
 	s->alloccache = (cache >> bit) >> 1;
-	s->freeindex = result + 1;
+	/* A plain store; other threads' statistics read it (mcache.seq). */
+	__atomic_store_n(&s->freeindex, result + 1, __ATOMIC_RELAXED);
 	return (void *)v;
 }
 

@@ -573,9 +573,11 @@ out:
  * that was a tail call: hence the address rather than a frame count). Also
  * the first allocation of every thread lands here, to draw its first
  * interval. errno is preserved.
+ *
+ * Return: @p, so that the entry points can tail-call it.
  */
-__attribute__((noinline)) void kgc__profile_sample(void *p, size_t size,
-						   uintptr_t site)
+__attribute__((noinline)) void *kgc__profile_sample(void *p, size_t size,
+						     uintptr_t site)
 {
 	void *frames[KGC_PROF_MAXSTACK + 6];
 	size_t rate = __atomic_load_n(&prof_rate, __ATOMIC_RELAXED);
@@ -588,12 +590,12 @@ __attribute__((noinline)) void kgc__profile_sample(void *p, size_t size,
 			kgc_prof_left = kgc__profile_interval(rate) -
 					(intptr_t)size;
 			if (kgc_prof_left >= 0)
-				return;
+				return p;
 		}
 	}
 	if (!rate) {
 		kgc_prof_left = KGC_PROF_RECHECK;
-		return;
+		return p;
 	}
 	kgc_prof_left = kgc__profile_interval(rate);
 
@@ -611,6 +613,7 @@ __attribute__((noinline)) void kgc__profile_sample(void *p, size_t size,
 	prof_record((uintptr_t)p, size, frames + from, (size_t)(n - from),
 		    rate);
 	errno = saved_errno;
+	return p;
 }
 
 /**

@@ -23,7 +23,7 @@ extern __thread intptr_t kgc_prof_left
 	__attribute__((tls_model("initial-exec")));
 /* kgc_prof_nlive, kgc__profile_cycle_done(): internal.h (kgc_outside()) */
 
-void kgc__profile_sample(void *p, size_t size, uintptr_t site);
+void *kgc__profile_sample(void *p, size_t size, uintptr_t site);
 void kgc__profile_freed(void *p);
 
 /*
@@ -31,16 +31,18 @@ void kgc__profile_freed(void *p);
  * allocation entry points, after the object is ready): one subtraction
  * and a predictable branch unless this allocation is sampled. @site is the
  * entry point's return address (__builtin_return_address(0) in the
- * entry point), where the caller's frames begin.
+ * entry point), where the caller's frames begin. Returns @p: the sampled
+ * case is a tail call, so the entry points need no stack frame.
  */
-static inline __attribute__((always_inline)) void
+static inline __attribute__((always_inline)) void *
 kgc_profile_malloc(void *p, size_t size, uintptr_t site)
 {
 	intptr_t left = kgc_prof_left - (intptr_t)size;
 
 	kgc_prof_left = left;
 	if (unlikely(left < 0))
-		kgc__profile_sample(p, size, site);
+		return kgc__profile_sample(p, size, site);
+	return p;
 }
 
 /* kgc_profile_free() - a large object was freed by kgc_free() */

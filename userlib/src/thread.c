@@ -115,6 +115,9 @@ void kgc_counters_add(struct kgc_counters *sum, const struct kgc_counters *c)
  * kgc_threads_sum_counters() - counters of the whole process
  * @sum: folded counters plus every attached thread's
  *
+ * The objects the threads' cached spans handed out so far are counted
+ * too (mcache_read_counts()).
+ *
  * Caller holds kgc_heap.lock.
  */
 void kgc_threads_sum_counters(struct kgc_counters *sum)
@@ -122,8 +125,16 @@ void kgc_threads_sum_counters(struct kgc_counters *sum)
 	struct kgc_thread *t;
 
 	*sum = kgc_heap.folded;
-	for (t = kgc_heap.threads; t; t = t->next)
-		kgc_counters_add(sum, &t->mcache.stats);
+	for (t = kgc_heap.threads; t; t = t->next) {
+		struct kgc_counters c = { 0 };
+		uint64_t objs, bytes;
+
+		kgc_counters_add(&c, &t->mcache.stats);
+		mcache_read_counts(&t->mcache, &objs, &bytes);
+		c.small_objs = objs;
+		c.bytes_allocated = bytes;
+		kgc_counters_add(sum, &c);
+	}
 }
 
 /**

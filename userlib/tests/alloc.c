@@ -599,7 +599,9 @@ static void test_counters(void)
 	CHECK_EQ(st.alloc_noscan, 9);
 	CHECK_EQ(st.alloc_tiny, 5);
 	CHECK_EQ(st.alloc_large, 1);
-	CHECK_EQ(st.bytes_allocated, 240 + 700 + 15 + 3000 + 50000);
+	/* Slot sizes 32, 112, one tiny block, 1024; seven whole pages. */
+	CHECK_EQ(st.bytes_allocated,
+		 10 * 32 + 7 * 112 + 16 + 3 * 1024 + 7 * KGC_PAGE_SIZE);
 	CHECK_EQ(st.refills, 4);	/* 32 scan, 112 scan, 16 noscan, 1024 noscan */
 	CHECK_EQ(st.span_returns, 0);
 	CHECK_EQ(st.kernel_refills, fk.refills);
@@ -610,6 +612,43 @@ static void test_counters(void)
 	CHECK_EQ(st.syscalls, fk.ioctls + 4);
 	/* Refills, the large object, the attach, both stats calls. */
 	CHECK_EQ(fk.ioctls - ioctls, 4 + 1 + 1 + 2);
+	kgc_shutdown();
+}
+
+/*
+ * Noscan objects are counted by their spans (mspan_taken()): objects of
+ * spans that left the cache, with some objects taken before they came
+ * (every third) and spans that come back half used (reuse), plus those of
+ * the cached spans, each exactly once, at its slot's size.
+ */
+static void test_counters_across_spans(void)
+{
+	struct kgc_heap_stats st = { .sz = sizeof(st) };
+	uint64_t objs = 0, bytes = 0;
+	int round, i;
+
+	REQUIRE_EQ(fake_heap_init(), 0);
+	fk.prealloc = 0x9249249249249249ULL;	/* every third object taken */
+	fk.reuse = true;
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < 1000; i++) {
+			CHECK(kgc_alloc_noscan(64) != NULL);
+			CHECK(kgc_alloc_uninit(256) != NULL);
+		}
+		objs += 2000;
+		bytes += 1000 * (64 + 256);
+		REQUIRE_EQ(kgc_read_stats(&st), 0);
+		CHECK(st.refills > 10);
+		CHECK_EQ(st.alloc_noscan, objs);
+		CHECK_EQ(st.bytes_allocated, bytes);
+		/* The spans go back half used and come again (reuse). */
+		REQUIRE_EQ(kgc_thread_detach(), 0);
+		REQUIRE_EQ(kgc_read_stats(&st), 0);
+		CHECK_EQ(st.alloc_noscan, objs);
+		CHECK_EQ(st.bytes_allocated, bytes);
+	}
+	CHECK(st.span_returns > 20);
+	CHECK_EQ(st.alloc_precise + st.alloc_conservative + st.alloc_tiny, 0);
 	kgc_shutdown();
 }
 
@@ -838,5 +877,6 @@ TAP_MAIN(
 	TAP_CASE(test_out_of_memory),
 	TAP_CASE(test_bad_kernel),
 	TAP_CASE(test_counters),
+	TAP_CASE(test_counters_across_spans),
 	TAP_CASE(test_batched_refills),
 )
