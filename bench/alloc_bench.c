@@ -163,7 +163,10 @@ static const char *impl_name(void)
 #ifdef BENCH_KGC
 	static char name[64];
 
-	snprintf(name, sizeof(name), "kgc-%s", cfg.kind);
+#ifndef BENCH_IMPL_SUFFIX
+#define BENCH_IMPL_SUFFIX ""
+#endif
+	snprintf(name, sizeof(name), "kgc-%s%s", cfg.kind, BENCH_IMPL_SUFFIX);
 	return name;
 #else
 	static char name[128];

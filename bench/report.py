@@ -17,7 +17,9 @@ import sys
 
 KGC = "kgc-noscan"
 KGC_UNINIT = "kgc-uninit"
-ALLOC_ORDER = ["kgc-noscan", "kgc-uninit", "kgc-conservative", "mimalloc",
+KGC_NOGC, KGC_UNINIT_NOGC = "kgc-noscan-nogc", "kgc-uninit-nogc"
+ALLOC_ORDER = ["kgc-noscan", "kgc-uninit", "kgc-conservative", KGC_NOGC,
+               KGC_UNINIT_NOGC, "mimalloc",
                "jemalloc",
                "tcmalloc", "glibc", "mimalloc-calloc", "jemalloc-calloc",
                "tcmalloc-calloc", "glibc-calloc"]
@@ -297,6 +299,14 @@ NATIVE_KGC_NOTE = (
     "costs nothing — a lower bound for kgc. The stand-in serialises refills "
     "with one mutex, which the 2-thread rows feel.")
 
+NOGC_NOTE = (
+    "kgc-noscan-nogc, kgc-uninit-nogc: libkgc with the collector off, over "
+    "the in-process stand-in for kgc.ko of the native rows "
+    "(bench/native_kernel.c, spans recycled as described there), run in "
+    "this VM next to the malloc peers: libkgc's allocation path under TCG "
+    "without the kernel's costs (refill system calls, faults, marking, "
+    "sweeping), which the kgc-noscan and kgc-uninit rows include.")
+
 GC_NOTES = [
     "kgc: precise allocation (a kgc_type marking the node's two pointer "
     "words), stores through KGC_STORE, roots on the stack. Boehm GC: "
@@ -335,6 +345,8 @@ def emit_alloc(out, recs, where, env):
                 fresh=env.get("alloc_fresh", "?")))
         if where == "native":
             out.append("- " + NATIVE_KGC_NOTE)
+        elif mode == "ring" and any(KGC_NOGC in k for k in f):
+            out.append("- " + NOGC_NOTE)
         out.append("")
     return figs
 
@@ -372,6 +384,13 @@ def goal_lines(where, af, bt, gb):
             if mc is not None:
                 s += f", kgc-noscan / mimalloc-calloc = {ratio(k, mc)}"
             lines.append(s + " (goal ≤ 1)")
+            kn, un = f.get((KGC_NOGC, t)), f.get((KGC_UNINIT_NOGC, t))
+            if mode == "ring" and (kn is not None or un is not None):
+                lines.append(
+                    f"- {where}, ring, collector off (stand-in), {t} "
+                    f"thread{'s' if t > 1 else ''}: kgc-uninit-nogc / "
+                    f"mimalloc = {ratio(un, m)}, kgc-noscan-nogc / "
+                    f"mimalloc-calloc = {ratio(kn, mc)} (goal ≤ 1)")
     for name, fig in (("binary-trees", bt), ("GCBench", gb)):
         k, b, g = (fig.get((i, "on")) for i in ("kgc", "boehm", "go"))
         kw = k["wall"] if k else None

@@ -90,6 +90,15 @@ if ! skip alloc; then
 			run "$B/alloc_kgc" --mode ring --threads $threads \
 				--allocs "$ALLOC_RING" --slots "$ALLOC_SLOTS" \
 				--kind uninit
+			# libkgc over the stand-in, collector off (guest only).
+			if [ -x "$B/alloc_kgc_nogc" ]; then
+				for kind in noscan uninit; do
+					run "$B/alloc_kgc_nogc" --mode ring \
+						--threads $threads \
+						--allocs "$ALLOC_RING" \
+						--slots "$ALLOC_SLOTS" --kind $kind
+				done
+			fi
 			for impl in glibc jemalloc tcmalloc mimalloc; do
 				run "$B/alloc_$impl" --mode ring --threads $threads \
 					--allocs "$ALLOC_RING" --slots "$ALLOC_SLOTS" \
