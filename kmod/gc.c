@@ -875,7 +875,7 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	struct kgc_mheap *h = &gc->heap->mheap;
 	struct kgc_cycle cyc = { .forced = reason };
 	u64 cpu0 = current->se.sum_exec_runtime, t0, live0, marked, black;
-	u64 freed0, swept0, peak;
+	u64 freed0, swept0, peak, inuse;
 
 	/* 1. Sweep termination. */
 	kgc_gc_refresh_limit(gc);
@@ -941,6 +941,9 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	h->marking = false;
 	h->sweepgen += 2;
 	peak = h->live_bytes;
+	/* Pages of spans, garbage and free slots included: what it costs. */
+	inuse = (u64)(kgc_pageheap_limit(&h->pages) -
+		      kgc_pageheap_free_pages(&h->pages)) << KGC_PAGE_SHIFT;
 	/*
 	 * Live now: what was marked plus what was handed out meanwhile,
 	 * which is black (allocate-black). Like Go's heapMarked, this is
@@ -956,6 +959,8 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	gc->heap_black = black;
 	WRITE_ONCE(gc->overshoot, kgc_scav_overshoot(gc->overshoot, peak,
 						     cyc.heap_goal));
+	WRITE_ONCE(gc->recent_peak, kgc_scav_recent_peak(gc->recent_peak,
+							 inuse));
 	kgc_pacer_goal(marked, gc->gc_percent, gc->memory_limit,
 		       &gc->heap_goal, &gc->trigger);
 	gc->num_gc++;

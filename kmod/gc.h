@@ -125,6 +125,8 @@ struct kgc_root {
  *	the last cycle marked), for the idle collection (kgc_pacer_idle_gc())
  * @overshoot: how far the heap recently went past its goal while a cycle
  *	marked (kgc_scav_overshoot()), for the scavenger's goal
+ * @recent_peak: the most heap pages recently in use at a mark termination,
+ *	in bytes (kgc_scav_recent_peak()), for the scavenger's goal
  * @debug: KGC_GCDEBUG_* bits
  * @num_gc: cycles completed
  * @num_forced: cycles started by KGC_GC_RUN or the two-minute rule
@@ -190,6 +192,7 @@ struct kgc_gc {
 	u64 heap_marked;
 	u64 heap_black;
 	u64 overshoot;
+	u64 recent_peak;
 	u64 debug;
 	u64 num_gc;
 	u64 num_forced;

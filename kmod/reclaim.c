@@ -61,10 +61,12 @@
  * explicit frees, knob changes and each GC cycle's sweep, and runs while
  * the retained heap (pages in use plus free resident pages) is above the
  * goal (kgc_scav_goal(): 10% over the pacer's heap goal plus the recent
- * overshoot, at most 95% of the memory limit). The overshoot is how far
- * the heap went past its goal while the last cycles marked (a decaying
- * maximum, kgc_scav_overshoot()): the next cycle goes as far, and pages
- * given back below that peak would only be faulted in again, zeroed.
+ * overshoot, or over the recent peak when that is more, at most 95% of
+ * the memory limit). The overshoot is how far the heap went past its goal
+ * while the last cycles marked (a decaying maximum, kgc_scav_overshoot()):
+ * the next cycle goes as far, and pages given back below that peak would
+ * only be faulted in again, zeroed. The recent peak (kgc_scav_recent_peak())
+ * covers a goal that dropped for one cycle while the heap will not.
  * Each run works for at most KGC_SCAV_SLICE_NS, then rests so that it
  * uses kgc_scav_cpu_percent (1%) of a CPU; kicks never wake it before its
  * rest is over. Above the memory-limit goal it does not rest.
@@ -186,6 +188,7 @@ static u64 kgc_scav_goal_now(struct kgc_heap *heap)
 	}
 	return kgc_scav_goal(READ_ONCE(heap->gc.heap_goal),
 			     READ_ONCE(heap->gc.overshoot),
+			     READ_ONCE(heap->gc.recent_peak),
 			     READ_ONCE(heap->gc.memory_limit));
 }
 

@@ -148,15 +148,25 @@ static void kgc_scavenge_test_selection(struct kunit *test)
  */
 static void kgc_scavenge_test_goal_and_cap(struct kunit *test)
 {
-	KUNIT_EXPECT_EQ(test, kgc_scav_goal(100ULL << 20, 0, -1),
+	KUNIT_EXPECT_EQ(test, kgc_scav_goal(100ULL << 20, 0, 0, -1),
 			110ULL << 20);
-	KUNIT_EXPECT_EQ(test, kgc_scav_goal(100ULL << 20, 100ULL << 20, -1),
+	KUNIT_EXPECT_EQ(test, kgc_scav_goal(100ULL << 20, 100ULL << 20, 0, -1),
 			220ULL << 20);
-	KUNIT_EXPECT_EQ(test, kgc_scav_goal(~0ULL, 0, 100 << 20),
+	KUNIT_EXPECT_EQ(test, kgc_scav_goal(~0ULL, 0, 0, 100 << 20),
 			(100ULL << 20) / 100 * 95);
-	KUNIT_EXPECT_EQ(test, kgc_scav_goal(~0ULL, 0, -1), ~0ULL);
+	KUNIT_EXPECT_EQ(test, kgc_scav_goal(~0ULL, 0, 0, -1), ~0ULL);
 	KUNIT_EXPECT_EQ(test, kgc_scav_overshoot(6 << 20, 5 << 20, 4 << 20),
 			3ULL << 20);
+	/* A recent peak above the goal plus overshoot is retained. */
+	KUNIT_EXPECT_EQ(test, kgc_scav_goal(20ULL << 20, 5ULL << 20,
+					    50ULL << 20, -1), 55ULL << 20);
+	KUNIT_EXPECT_EQ(test, kgc_scav_goal(40ULL << 20, 10ULL << 20,
+					    30ULL << 20, -1), 55ULL << 20);
+	KUNIT_EXPECT_EQ(test, kgc_scav_goal(~0ULL, 0, 50ULL << 20, -1), ~0ULL);
+	KUNIT_EXPECT_EQ(test, kgc_scav_recent_peak(0, 48ULL << 20),
+			48ULL << 20);
+	KUNIT_EXPECT_EQ(test, kgc_scav_recent_peak(48ULL << 20, 20ULL << 20),
+			42ULL << 20);
 	KUNIT_EXPECT_EQ(test, kgc_scav_excess(10, 4 * KGC_PAGE_SIZE), 6UL);
 	KUNIT_EXPECT_EQ(test, kgc_scav_excess(3, 4 * KGC_PAGE_SIZE), 0UL);
 	KUNIT_EXPECT_EQ(test, kgc_scav_sleep_ns(1000, 1), 99000ULL);

@@ -50,14 +50,19 @@
  * The background scavenger steers the retained heap (pages in use plus free
  * resident pages: what the heap costs in memory) toward
  *
- *	goal = min(heap_goal * (1 + KGC_SCAV_RETAIN_PERCENT / 100),
+ *	goal = min(max(heap_goal + overshoot, recent_peak) *
+ *		       (1 + KGC_SCAV_RETAIN_PERCENT / 100),
  *		   memory_limit * KGC_SCAV_LIMIT_PERCENT / 100)
  *
- * as Go does (retainExtraPercent = 10, and 95% of GOMEMLIMIT). In steady
- * state the heap peaks at its goal just before each collection, so 10%
- * headroom keeps the scavenger from releasing memory that the next cycle's
- * allocations would fault in again; when the live heap shrinks, the goal
- * follows it down at the next mark termination and the excess goes back.
+ * as Go does (retainExtraPercent = 10 over the heap goal, and 95% of
+ * GOMEMLIMIT), but over what the heap will really reach: it goes past its
+ * goal while a cycle marks (the overshoot), the goal counts objects while
+ * the heap holds their spans' pages, and the goal jumps from cycle to
+ * cycle with what each happened to mark, so the recent peak of pages in
+ * use, a slowly decaying maximum, counts too. Pages given back below either
+ * would be faulted in again, zeroed, a cycle later. When the live heap
+ * shrinks for good, the goal follows it down within a few cycles and the
+ * excess goes back.
  * It works in slices and then sleeps kgc_scav_sleep_ns() so that it uses
  * about 1% of a CPU (Go's scavengePercent).
  *
@@ -283,23 +288,29 @@ u64 kgc_scavidx_oldest(struct kgc_scavidx *si, const struct kgc_pageheap *ph)
  * @heap_goal: the pacer's heap goal in bytes (U64_MAX: none)
  * @overshoot: how far the heap recently went past its goal during a
  *	cycle, in bytes (kgc_scav_overshoot())
+ * @recent_peak: the most heap pages recently in use, in bytes
+ *	(kgc_scav_recent_peak())
  * @memory_limit: the memory limit in bytes, negative for none
  *
  * The heap grows past its goal while a cycle marks (allocation does not
  * stop), and the next cycle will do the same: pages given back below that
  * peak are faulted in again, zeroed, one cycle later. So the goal covers
- * the recent overshoot too.
+ * the recent overshoot too, and the recent peak, for a heap goal that
+ * dropped although the heap will not (see the top of this file).
  *
  * Return: the goal for the retained heap in bytes (U64_MAX: none):
- * KGC_SCAV_RETAIN_PERCENT over the heap goal plus @overshoot, at most
- * KGC_SCAV_LIMIT_PERCENT of the limit.
+ * KGC_SCAV_RETAIN_PERCENT over the larger of the heap goal plus
+ * @overshoot and @recent_peak, at most KGC_SCAV_LIMIT_PERCENT of the
+ * limit.
  */
-u64 kgc_scav_goal(u64 heap_goal, u64 overshoot, s64 memory_limit)
+u64 kgc_scav_goal(u64 heap_goal, u64 overshoot, u64 recent_peak,
+		  s64 memory_limit)
 {
 	u64 g = ~0ULL, peak, extra;
 
 	if (heap_goal != ~0ULL && !check_add_overflow(heap_goal, overshoot,
 						      &peak)) {
+		peak = max(peak, recent_peak);
 		extra = peak / 100 * KGC_SCAV_RETAIN_PERCENT;
 		if (check_add_overflow(peak, extra, &g))
 			g = ~0ULL;
@@ -324,6 +335,29 @@ u64 kgc_scav_goal(u64 heap_goal, u64 overshoot, s64 memory_limit)
 u64 kgc_scav_overshoot(u64 prev, u64 peak, u64 goal)
 {
 	return max(peak > goal ? peak - goal : 0, prev / 2);
+}
+
+/**
+ * kgc_scav_recent_peak() - update the recent peak after a cycle
+ * @prev: the recent peak so far, in bytes
+ * @peak: bytes of heap pages in use (by spans, whatever their objects)
+ *	when the cycle's marking ended, before its sweep
+ *
+ * A slowly decaying maximum: a higher peak counts at once, and each cycle
+ * that stays lower takes 1/KGC_SCAV_PEAK_DECAY off the old one. It covers
+ * what the heap goal misses: the goal counts objects, not the pages their
+ * spans hold (Go scales the last heap in use by the goal for the same
+ * reason), and it moves with what each cycle happened to mark (objects
+ * allocated black during a cycle count as marked). In GCBench under
+ * emulation the goal jumps between 23 and 50 MB from one cycle to the
+ * next, and a scavenger following it gave back several MB of pages each
+ * run, only to have them faulted in again.
+ *
+ * Return: the new recent peak in bytes.
+ */
+u64 kgc_scav_recent_peak(u64 prev, u64 peak)
+{
+	return max(peak, prev - prev / KGC_SCAV_PEAK_DECAY);
 }
 
 /**

@@ -19,6 +19,8 @@ struct kgc_pageheap;
 #define KGC_SCAV_RETAIN_PERCENT	10
 /* ... and at most this share of the memory limit (Go: 95). */
 #define KGC_SCAV_LIMIT_PERCENT	95
+/* The recent peak loses this fraction (1/n) per cycle. */
+#define KGC_SCAV_PEAK_DECAY	8
 /* Longest run given back at once: 64 heap pages, 512 KiB. */
 #define KGC_SCAV_BATCH_PAGES	64
 
@@ -67,8 +69,10 @@ long kgc_scavidx_find(struct kgc_scavidx *si, const struct kgc_pageheap *ph,
 		      u64 *stamp);
 u64 kgc_scavidx_oldest(struct kgc_scavidx *si, const struct kgc_pageheap *ph);
 u64 kgc_scavidx_now(const struct kgc_scavidx *si);
-u64 kgc_scav_goal(u64 heap_goal, u64 overshoot, s64 memory_limit);
+u64 kgc_scav_goal(u64 heap_goal, u64 overshoot, u64 recent_peak,
+		  s64 memory_limit);
 u64 kgc_scav_overshoot(u64 prev, u64 peak, u64 goal);
+u64 kgc_scav_recent_peak(u64 prev, u64 peak);
 unsigned long kgc_scav_excess(unsigned long retained, u64 goal);
 u64 kgc_scav_sleep_ns(u64 work_ns, unsigned int percent);
 

@@ -280,27 +280,41 @@ static void test_clock_gives_the_stamp(void)
 
 /*
  * Go's goal, 10% over the heap goal, at most 95% of the limit; here over
- * the heap goal plus the recent overshoot, which decays by half a cycle.
+ * the heap goal plus the recent overshoot, which decays by half a cycle,
+ * or over the recent peak, which decays by an eighth.
  */
 static void test_goal_arithmetic(void)
 {
-	EXPECT(kgc_scav_goal(100 << 20, 0, -1) == 110ULL << 20);
-	EXPECT(kgc_scav_goal(100 << 20, 100 << 20, -1) == 220ULL << 20);
-	EXPECT(kgc_scav_goal(100 << 20, 0, 50 << 20) ==
+	EXPECT(kgc_scav_goal(100 << 20, 0, 0, -1) == 110ULL << 20);
+	EXPECT(kgc_scav_goal(100 << 20, 100 << 20, 0, -1) == 220ULL << 20);
+	EXPECT(kgc_scav_goal(100 << 20, 0, 0, 50 << 20) ==
 	       (50ULL << 20) / 100 * 95);
-	EXPECT(kgc_scav_goal(100 << 20, 1ULL << 40, 50 << 20) ==
+	EXPECT(kgc_scav_goal(100 << 20, 1ULL << 40, 0, 50 << 20) ==
 	       (50ULL << 20) / 100 * 95);
-	EXPECT(kgc_scav_goal(~0ULL, 0, -1) == ~0ULL);
-	EXPECT(kgc_scav_goal(~0ULL, 0, 1 << 30) == (1ULL << 30) / 100 * 95);
-	EXPECT(kgc_scav_goal(~0ULL - 5, 0, -1) == ~0ULL);
-	EXPECT(kgc_scav_goal(1ULL << 63, 1ULL << 63, -1) == ~0ULL);
-	EXPECT(kgc_scav_goal(~0ULL - 5, 10, -1) == ~0ULL);
-	EXPECT(kgc_scav_goal(0, 0, -1) == 0);
+	EXPECT(kgc_scav_goal(~0ULL, 0, 0, -1) == ~0ULL);
+	EXPECT(kgc_scav_goal(~0ULL, 0, 0, 1 << 30) == (1ULL << 30) / 100 * 95);
+	EXPECT(kgc_scav_goal(~0ULL - 5, 0, 0, -1) == ~0ULL);
+	EXPECT(kgc_scav_goal(1ULL << 63, 1ULL << 63, 0, -1) == ~0ULL);
+	EXPECT(kgc_scav_goal(~0ULL - 5, 10, 0, -1) == ~0ULL);
+	EXPECT(kgc_scav_goal(0, 0, 0, -1) == 0);
 	EXPECT_EQ(kgc_scav_overshoot(0, 5 << 20, 4 << 20), 1 << 20);
 	EXPECT_EQ(kgc_scav_overshoot(0, 3 << 20, 4 << 20), 0);
 	EXPECT_EQ(kgc_scav_overshoot(8 << 20, 5 << 20, 4 << 20), 4 << 20);
 	EXPECT_EQ(kgc_scav_overshoot(8 << 20, 13 << 20, 4 << 20), 9 << 20);
 	EXPECT_EQ(kgc_scav_overshoot(1, 0, ~0ULL), 0);
+	/* The recent peak, when above the goal plus the overshoot. */
+	EXPECT(kgc_scav_goal(20 << 20, 5 << 20, 50 << 20, -1) ==
+	       55ULL << 20);
+	EXPECT(kgc_scav_goal(40 << 20, 10 << 20, 30 << 20, -1) ==
+	       55ULL << 20);
+	EXPECT(kgc_scav_goal(20 << 20, 0, 100 << 20, 50 << 20) ==
+	       (50ULL << 20) / 100 * 95);
+	EXPECT(kgc_scav_goal(~0ULL, 0, 50 << 20, -1) == ~0ULL);
+	/* It decays by an eighth a cycle, and a higher peak counts at once. */
+	EXPECT_EQ(kgc_scav_recent_peak(0, 48 << 20), 48 << 20);
+	EXPECT_EQ(kgc_scav_recent_peak(48 << 20, 20 << 20), 42 << 20);
+	EXPECT_EQ(kgc_scav_recent_peak(48 << 20, 60 << 20), 60 << 20);
+	EXPECT_EQ(kgc_scav_recent_peak(7, 0), 7);
 	EXPECT_EQ(kgc_scav_excess(100, 80 * KGC_PAGE_SIZE), 20);
 	EXPECT_EQ(kgc_scav_excess(100, 200 * KGC_PAGE_SIZE), 0);
 	EXPECT_EQ(kgc_scav_excess(100, ~0ULL), 0);
