@@ -139,22 +139,36 @@ static void test_store_barrier_on_records_old_and_new(void)
 	kgc_safepoint();		/* no handshake: nothing sent */
 	CHECK_EQ(fk.nspcalls, 0);
 	CHECK_EQ(kgc_curthread->wbbuf.next, 2);
-	/* A handshake: the buffer first (flags 0), then the ACK. */
+	/*
+	 * Mark start: the ACK, then the buffer (flags 0), outside the
+	 * pause (mark termination sends it first: test_mark_term_ack).
+	 */
 	e = fake_handshake(KGC_PHASE_MARK);
 	kgc_safepoint();
 	CHECK_EQ(kgc_curthread->wbbuf.next, 0);
 	REQUIRE(fk.nspcalls >= 2);
-	CHECK_EQ(fk.spcalls[0].flags, 0);
+	CHECK_EQ(fk.spcalls[0].flags, KGC_SP_ACK | KGC_SP_STACK);
+	CHECK_EQ(fk.spcalls[0].epoch, e);
+	CHECK_EQ(fk.spcalls[fk.nspcalls - 1].flags, 0);
 	REQUIRE_EQ(shaded(got, 8), 2);
 	CHECK(got[0] == (uintptr_t)a && got[1] == (uintptr_t)b);
-	CHECK_EQ(fk.spcalls[fk.nspcalls - 1].flags, KGC_SP_ACK | KGC_SP_STACK);
-	CHECK_EQ(fk.spcalls[fk.nspcalls - 1].epoch, e);
 	CHECK_EQ(kgc_curthread->acked, e);
 	REQUIRE_EQ(kgc_read_stats(&st), 0);
 	CHECK_EQ(st.barrier_records, 2);
 	CHECK_EQ(st.barrier_flushes, 1);
 	CHECK_EQ(st.barrier_shaded, 2);
 	CHECK_EQ(st.handshakes, 1);
+	/* Mark termination: the buffer before the ACK. */
+	kgc_store(&obj[0], a);		/* old b; the stack is black now */
+	REQUIRE_EQ(kgc_curthread->wbbuf.next, 1);
+	fake_sp_reset();
+	e = fake_handshake(KGC_PHASE_MARK_TERM);
+	kgc_safepoint();
+	REQUIRE(fk.nspcalls >= 2);
+	CHECK_EQ(fk.spcalls[0].flags, 0);
+	CHECK(fake_sp_has(0, (uintptr_t)b));
+	CHECK_EQ(fk.spcalls[fk.nspcalls - 1].flags, KGC_SP_ACK);
+	CHECK_EQ(fk.spcalls[fk.nspcalls - 1].epoch, e);
 	fake_cycle_done();
 	kgc_shutdown();
 }
