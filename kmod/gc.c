@@ -350,8 +350,10 @@ int kgc_gc_thread_detach(struct kgc_gc *gc)
 
 	spin_lock(&gc->lock);
 	t = kgc_gc_current(gc);
-	if (t)
+	if (t) {
 		kgc_gc_unlink(gc, t);
+		gc->last_ack_ns = kgc_now();
+	}
 	spin_unlock(&gc->lock);
 	if (!t)
 		return -EINVAL;
@@ -528,6 +530,7 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 		spin_lock(&gc->lock);
 		if (gc->epoch == sp->epoch && gc->phase != KGC_PHASE_OFF) {
 			WRITE_ONCE(t->acked, sp->epoch);
+			gc->last_ack_ns = kgc_now();
 			term = gc->phase == KGC_PHASE_MARK_TERM;
 		}
 		spin_unlock(&gc->lock);
@@ -558,11 +561,14 @@ static bool kgc_gc_all_acked(struct kgc_gc *gc)
 	return all;
 }
 
+/* A signalled thread that still has not acknowledged is signalled again. */
+#define KGC_RESIGNAL_NS		(100 * NSEC_PER_MSEC)
+
 /*
  * Bring laggards to a safepoint: signal threads that are parked at once and
- * the others after the grace period (again every 100 ms). Threads that are
- * gone are dropped. Threads blocked in KGC_GC_RUN are acknowledged here
- * with the stack words they left.
+ * the others after the grace period (again every KGC_RESIGNAL_NS). Threads
+ * that are gone are dropped. Threads blocked in KGC_GC_RUN are acknowledged
+ * here with the stack words they left.
  */
 static void kgc_gc_nudge(struct kgc_gc *gc, u64 start)
 {
@@ -570,6 +576,12 @@ static void kgc_gc_nudge(struct kgc_gc *gc, u64 start)
 	u64 now = kgc_now();
 	LIST_HEAD(dead);
 
+	/*
+	 * The epoch was published before: a thread that sets
+	 * KGC_SLOT_PARKED after we read its slot sees the handshake and
+	 * acknowledges it by itself (kgc_blocking_begin()).
+	 */
+	smp_mb();
 	spin_lock(&gc->lock);
 	list_for_each_entry_safe(t, tn, &gc->threads, node) {
 		struct task_struct *task;
@@ -581,10 +593,10 @@ static void kgc_gc_nudge(struct kgc_gc *gc, u64 start)
 			continue;
 		slot = READ_ONCE(gc->ctl->slots[t->slot]);
 		if (t->signalled == gc->epoch)
-			due = now - t->signal_ns > 100 * NSEC_PER_MSEC;
+			due = now - t->signal_ns > KGC_RESIGNAL_NS;
 		else
 			due = (slot & KGC_SLOT_PARKED) ||
-			      now - start > kgc_handshake_grace_us * 1000ULL;
+			      now - start >= kgc_handshake_grace_us * 1000ULL;
 		if (!due)
 			continue;
 		rcu_read_lock();
@@ -597,6 +609,7 @@ static void kgc_gc_nudge(struct kgc_gc *gc, u64 start)
 		} else {
 			/* The thread is gone without detaching. */
 			kgc_gc_unlink(gc, t);
+			gc->last_ack_ns = now;
 			list_add(&t->node, &dead);
 		}
 		rcu_read_unlock();
@@ -607,37 +620,75 @@ static void kgc_gc_nudge(struct kgc_gc *gc, u64 start)
 }
 
 /*
+ * In mark termination the threads wait for the marker: it watches for the
+ * last acknowledgment this long before it sleeps (every microsecond the
+ * marker takes to wake up is pause; Go's stop-the-world spins as well).
+ */
+#define KGC_TERM_SPIN_NS	(200 * NSEC_PER_USEC)
+
+/* Watch for every acknowledgment until @until; true when they all came. */
+static bool kgc_gc_spin_acked(struct kgc_gc *gc, u64 until)
+{
+	while (kgc_now() < until) {
+		if (kgc_gc_all_acked(gc))
+			return true;
+		if (need_resched() || kthread_should_stop())
+			break;
+		cpu_relax();
+	}
+	return kgc_gc_all_acked(gc);
+}
+
+/*
  * Raise a handshake for @phase and wait until every thread acknowledged it.
- * Returns the wall time from the request to the last acknowledgment, or 0
- * when the marker is told to stop.
+ * Returns the wall time from the request to the last acknowledgment (as
+ * the threads made it, not as the marker woke up to see it), or 0 when
+ * the marker is told to stop.
  */
 static u64 kgc_gc_handshake(struct kgc_gc *gc, u32 phase)
 {
-	u64 start = kgc_now();
+	u64 start = kgc_now(), grace = kgc_handshake_grace_us * 1000ULL;
+	u64 last;
 
 	spin_lock(&gc->lock);
 	gc->epoch++;
 	gc->phase = phase;
+	gc->last_ack_ns = start;
 	kgc_gc_publish(gc);
 	spin_unlock(&gc->lock);
 	/* Threads blocked in KGC_GC_RUN acknowledge from there. */
 	wake_up_all(&gc->done_wait);
 
 	while (!kgc_gc_all_acked(gc)) {
+		u64 now, wait;
+
 		if (kthread_should_stop())
 			return 0;
 		kgc_gc_nudge(gc, start);
+		if (phase == KGC_PHASE_MARK_TERM &&
+		    kgc_gc_spin_acked(gc, min(start + grace,
+					      start + KGC_TERM_SPIN_NS)))
+			break;
 		/*
-		 * A timer of a quarter of the grace period: a jiffy (4 ms at
-		 * HZ=250) would send the signal long after the grace.
+		 * Every acknowledgment wakes us. Else the next nudge is due
+		 * when the grace ends (an hrtimer: a jiffy, 4 ms at HZ=250,
+		 * would signal long after it), then when the signalled are
+		 * to be signalled again. No polling: under emulation every
+		 * wake-up of the marker took host CPU time from the threads
+		 * it waited for.
 		 */
+		now = kgc_now();
+		wait = now - start < grace ? start + grace - now :
+		       KGC_RESIGNAL_NS;
 		wait_event_interruptible_hrtimeout(gc->hs_wait,
 						   kgc_gc_all_acked(gc) ||
 						   kthread_should_stop(),
-						   ns_to_ktime(kgc_handshake_grace_us *
-							       (NSEC_PER_USEC / 4)));
+						   ns_to_ktime(wait));
 	}
-	return kgc_now() - start;
+	spin_lock(&gc->lock);
+	last = gc->last_ack_ns;
+	spin_unlock(&gc->lock);
+	return last > start ? last - start : 0;
 }
 
 /* Scan the registered roots through the process's address space. */
@@ -1389,8 +1440,10 @@ static void kgc_gc_parked_ack(struct kgc_gc *gc, struct kgc_thread *t)
 	up_read(&gc->shade_sem);
 	kgc_marker_flush(&t->w);
 	spin_lock(&gc->lock);
-	if (gc->epoch == epoch)
+	if (gc->epoch == epoch) {
 		WRITE_ONCE(t->acked, epoch);
+		gc->last_ack_ns = kgc_now();
+	}
 	spin_unlock(&gc->lock);
 	wake_up(&gc->hs_wait);
 }

@@ -93,6 +93,8 @@ struct kgc_root {
  *	taken inside the heap lock and the roots lock, never around them
  * @phase: KGC_PHASE_*
  * @epoch: current handshake
+ * @last_ack_ns: when the last acknowledgment of @epoch came (or a thread
+ *	left it), for the mark-start pause
  * @released: last mark-termination epoch whose threads were released
  * @threads: attached threads
  * @nthreads: their number
@@ -167,6 +169,7 @@ struct kgc_gc {
 	spinlock_t lock;	/* phase, epoch, threads, pacer, stats */
 	u32 phase;
 	u32 epoch;
+	u64 last_ack_ns;
 	u32 released;
 	struct list_head threads;
 	unsigned int nthreads;

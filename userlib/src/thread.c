@@ -353,7 +353,15 @@ KGC_EXPORT void kgc_blocking_begin(void)
 		wbbuf_flush(t);
 		kgc_leave(t);
 		__atomic_fetch_or(&kgc_ctl()->slots[t->slot], KGC_SLOT_PARKED,
-				  __ATOMIC_RELEASE);
+				  __ATOMIC_SEQ_CST);
+		/*
+		 * The collector signals parked threads when it looks at them;
+		 * a handshake raised before it could see the flag is ours to
+		 * acknowledge (it does not look again for a while).
+		 */
+		kgc_enter(t);
+		kgc_safepoint_check(t);
+		kgc_leave(t);
 	}
 	t->blocking++;
 	errno = saved_errno;

@@ -242,6 +242,37 @@ static void test_handler_defers_inside_library(void)
 	kgc_shutdown();
 }
 
+/*
+ * A thread that parks while a handshake is raised acknowledges it itself:
+ * the collector signals parked threads only when it looks at them, and
+ * after its first look it waits for acknowledgements, not polling.
+ */
+static void test_blocking_begin_acks_pending_handshake(void)
+{
+	struct kgc_thread *t;
+	uint32_t e;
+
+	REQUIRE_EQ(fake_heap_init(), 0);
+	REQUIRE(kgc_alloc_noscan(100) != NULL);
+	t = kgc_curthread;
+	fake_sp_reset();
+	e = fake_handshake(KGC_PHASE_MARK);
+	kgc_blocking_begin();
+	CHECK_EQ(fk.ctl->slots[t->slot], KGC_SLOT_PARKED);
+	CHECK_EQ(t->acked, e);
+	REQUIRE(fk.nspcalls >= 1);
+	CHECK_EQ(fk.spcalls[0].flags, KGC_SP_ACK | KGC_SP_STACK);
+	CHECK_EQ(fk.spcalls[0].epoch, e);
+	/* Nothing pending: parking sends nothing. */
+	kgc_blocking_end();
+	fake_cycle_done();
+	fake_sp_reset();
+	kgc_blocking_begin();
+	CHECK_EQ(fk.nspcalls, 0);
+	kgc_blocking_end();
+	kgc_shutdown();
+}
+
 /* The handler acknowledges for a thread outside the library. */
 static void test_handler_acks_outside_library(void)
 {
@@ -599,6 +630,7 @@ TAP_MAIN(
 	TAP_CASE(test_stack_in_chunks),
 	TAP_CASE(test_handler_defers_inside_library),
 	TAP_CASE(test_handler_acks_outside_library),
+	TAP_CASE(test_blocking_begin_acks_pending_handshake),
 	TAP_CASE(test_tiny_block_stays_in_span),
 	TAP_CASE(test_attach_during_cycle),
 	TAP_CASE(test_attach_failure),
