@@ -246,8 +246,7 @@ static void shim_finish(void)
 			"kgc counters: allocs %llu refills %llu span_returns %llu syscalls %llu faults %llu barrier records %llu flushes %llu shaded %llu handshakes %llu signals %llu gc_cpu %.3f\n",
 			(unsigned long long)(shim_kgc_gs.alloc_precise +
 					     shim_kgc_gs.alloc_conservative +
-					     shim_kgc_gs.alloc_noscan +
-					     shim_kgc_gs.alloc_tiny),
+					     shim_kgc_gs.alloc_noscan),
 			(unsigned long long)shim_kgc_gs.refills,
 			(unsigned long long)shim_kgc_gs.span_returns,
 			(unsigned long long)shim_kgc_gs.syscalls,
