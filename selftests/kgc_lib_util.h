@@ -122,4 +122,15 @@ static inline long first_overlap(struct obj *objs, size_t n)
 /* The classes, from the shared table. */
 static const unsigned int class_size[KGC_NR_SIZE_CLASSES] = KGC_CLASS_SIZES;
 
+/* The slot a small object of @size takes: its size class's size. */
+static inline unsigned int slot_size(size_t size)
+{
+	unsigned int c;
+
+	for (c = 1; c < KGC_NR_SIZE_CLASSES; c++)
+		if (class_size[c] >= size)
+			return class_size[c];
+	return 0;
+}
+
 #endif /* _KGC_LIB_UTIL_H */
