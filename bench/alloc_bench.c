@@ -86,7 +86,8 @@ struct worker {
 	int err;
 };
 
-static pthread_barrier_t start_barrier;
+/* Workers warmed up (start), then the counters read before they go (go). */
+static pthread_barrier_t start_barrier, go_barrier;
 
 static double now_ns(void)
 {
@@ -230,6 +231,7 @@ static void *worker_fresh(struct worker *w)
 		sink ^= (uintptr_t)p;
 	}
 	pthread_barrier_wait(&start_barrier);
+	pthread_barrier_wait(&go_barrier);
 	w->t0 = now_ns();
 	for (i = 0; i < cfg.allocs; i++) {
 		uint64_t *p = bench_alloc(sizes[i & (NSIZES - 1)]);
@@ -269,6 +271,7 @@ static void *worker_ring(struct worker *w)
 		bench_store(&ring[k], p);
 	}
 	pthread_barrier_wait(&start_barrier);
+	pthread_barrier_wait(&go_barrier);
 	w->t0 = now_ns();
 	for (i = 0; i < cfg.allocs; i++, k = k + 1 == n ? 0 : k + 1) {
 		uint64_t *p;
@@ -428,7 +431,8 @@ int main(int argc, char **argv)
 	}
 #endif
 	w = calloc(cfg.threads, sizeof(*w));
-	if (!w || pthread_barrier_init(&start_barrier, NULL, cfg.threads + 1))
+	if (!w || pthread_barrier_init(&start_barrier, NULL, cfg.threads + 1) ||
+	    pthread_barrier_init(&go_barrier, NULL, cfg.threads + 1))
 		die("%s", "setup failed");
 	for (i = 0; i < cfg.threads; i++) {
 		w[i].id = i;
@@ -439,12 +443,16 @@ int main(int argc, char **argv)
 #ifdef BENCH_KGC
 	struct kgc_heap_stats st0 = { .sz = sizeof(st0) }, st1 = st0;
 #endif
-	/* The workers have warmed up when they reach the barrier. */
+	/*
+	 * The workers have warmed up when they reach the start barrier:
+	 * the counters are read then, and they go at the next.
+	 */
+	pthread_barrier_wait(&start_barrier);
 	flt0 = minflt();
 #ifdef BENCH_KGC
 	kgc_read_stats(&st0);
 #endif
-	pthread_barrier_wait(&start_barrier);
+	pthread_barrier_wait(&go_barrier);
 	for (i = 0; i < cfg.threads; i++)
 		pthread_join(w[i].tid, NULL);
 	flt1 = minflt();
