@@ -297,7 +297,8 @@ NATIVE_KGC_NOTE = (
     "out again once the working set's worth of spans came back after it "
     "(GOGC=100's footprint, objects zeroed on reuse), i.e. a collector that "
     "costs nothing — a lower bound for kgc. The stand-in serialises refills "
-    "with one mutex, which the 2-thread rows feel.")
+    "with one mutex (adaptive, spinning before it sleeps, as the module's "
+    "heap mutex does), which the 2-thread rows feel.")
 
 NOGC_NOTE = (
     "kgc-noscan-nogc, kgc-uninit-nogc: libkgc with the collector off, over "
