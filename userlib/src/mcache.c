@@ -689,9 +689,10 @@ static int mcache_refill(struct kgc_thread *t, uint32_t spanclass)
  * @spanclass: span class
  *
  * Called when mspan_nextfreefast() failed: finds the next free object in
- * the cached span, or refills the span from the kernel. A refill is a
- * safepoint, before and after the kernel call, and runs in a library
- * region: the signal handler must not read a half-replaced span.
+ * the cached span, or refills the span from the kernel. Every call is a
+ * safepoint, and a refill once more after the kernel call; all of it runs
+ * in a library region: the signal handler must not read a half-replaced
+ * span.
  *
  * Return: an object, or NULL with errno and a message.
  */
@@ -703,10 +704,16 @@ void *mcache_nextfree(struct kgc_thread *t, uint32_t spanclass)
 	int tries;
 
 	kgc_enter(t);
+	/*
+	 * A safepoint every cache word (64 objects at most), not only every
+	 * span: a thread that allocates notices a handshake within tens of
+	 * microseconds under emulation rather than one span's worth of
+	 * allocations later. Two loads when none is raised.
+	 */
+	kgc_safepoint_check(t);
 	idx = mspan_nextfreeindex(s);
 	/* A span with no free object is a kernel bug: retry once, then fail. */
 	for (tries = 0; idx == s->nelems && tries < 2; tries++) {
-		kgc_safepoint_check(t);
 		if (mcache_refill(t, spanclass))
 			goto out;
 		kgc_safepoint_check(t);

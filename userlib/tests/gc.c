@@ -273,6 +273,29 @@ static void test_blocking_begin_acks_pending_handshake(void)
 	kgc_shutdown();
 }
 
+/*
+ * An allocating thread acknowledges at its next cache word (64 objects),
+ * not only when its span runs out: no refill needed.
+ */
+static void test_handshake_at_cache_word(void)
+{
+	unsigned long refills;
+	uint32_t e;
+	int i;
+
+	REQUIRE_EQ(fake_heap_init(), 0);
+	REQUIRE(kgc_alloc_noscan(64) != NULL);	/* a 128-object span */
+	refills = fk.refills;
+	e = fake_handshake(KGC_PHASE_MARK);
+	for (i = 0; i < 64 && kgc_curthread->acked != e; i++)
+		REQUIRE(kgc_alloc_noscan(64) != NULL);
+	CHECK_EQ(kgc_curthread->acked, e);
+	CHECK(i <= 64);
+	CHECK_EQ(fk.refills, refills);
+	fake_cycle_done();
+	kgc_shutdown();
+}
+
 /* The handler acknowledges for a thread outside the library. */
 static void test_handler_acks_outside_library(void)
 {
@@ -631,6 +654,7 @@ TAP_MAIN(
 	TAP_CASE(test_handler_defers_inside_library),
 	TAP_CASE(test_handler_acks_outside_library),
 	TAP_CASE(test_blocking_begin_acks_pending_handshake),
+	TAP_CASE(test_handshake_at_cache_word),
 	TAP_CASE(test_tiny_block_stays_in_span),
 	TAP_CASE(test_attach_during_cycle),
 	TAP_CASE(test_attach_failure),
