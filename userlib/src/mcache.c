@@ -231,6 +231,9 @@ void mspan_load(struct mspan *s, const struct kgc_span_desc *d)
 		mspan_zero_free(s);
 }
 
+/* Snapshots mcache_read_counts() tries before it leaves the cache out. */
+#define KGC_READ_TRIES		(64 * 1024)
+
 _Static_assert(KGC_SPAN_MAX_OBJS <= UINT16_MAX,
 	       "struct mspan.loadindex is 16 bits");
 
@@ -286,8 +289,10 @@ static void mcache_write_end(struct mcache *c)
 	__atomic_store_n(&c->seq, c->seq + 1, __ATOMIC_RELAXED);
 }
 
-/* Count the objects of slot @s (not empty) in @c's counters; the caller
- * empties it in the same write section. */
+/*
+ * Count the objects of slot @s (not empty) in @c's counters; the caller
+ * empties it in the same write section.
+ */
 static void mspan_account(struct mcache *c, const struct mspan *s)
 {
 	uint32_t n = mspan_taken(s);
@@ -323,7 +328,10 @@ static void slot_retire(struct mcache *c, struct mspan *s)
  *
  * A consistent snapshot under @c->seq: a span counted when it left the
  * cache is never counted again as cached. For kgc_read_stats(), holding
- * kgc_heap.lock (the thread stays attached meanwhile).
+ * kgc_heap.lock (the thread stays attached meanwhile). A write section
+ * lasts a few stores; should one never end (a thread cancelled inside
+ * the library), the counts without the cached spans are returned after
+ * KGC_READ_TRIES attempts rather than waiting forever.
  */
 void mcache_read_counts(const struct mcache *c, uint64_t *objs,
 			uint64_t *bytes)
@@ -334,6 +342,11 @@ void mcache_read_counts(const struct mcache *c, uint64_t *objs,
 		uint32_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
 		uint64_t o, b;
 
+		if (++tries > KGC_READ_TRIES) {
+			*objs = STAT_READ(c->stats.small_objs);
+			*bytes = STAT_READ(c->stats.bytes_allocated);
+			return;
+		}
 		if (!(seq & 1)) {
 			o = STAT_READ(c->stats.small_objs);
 			b = STAT_READ(c->stats.bytes_allocated);
@@ -356,7 +369,7 @@ void mcache_read_counts(const struct mcache *c, uint64_t *objs,
 			}
 		}
 		/* The owner is in a slow path for a moment. */
-		if (++tries % 64 == 0)
+		if (tries % 64 == 0)
 			sched_yield();
 	}
 }
