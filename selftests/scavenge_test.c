@@ -425,6 +425,12 @@ TEST_F(scav, cgroup_high_squeeze_uses_shrinker)
 	high = cur - 32 * (long long)MIB;
 	t0 = now_s();
 	EXPECT_EQ(0, cg_set(cg, "memory.high", high));
+	/*
+	 * How long it takes is the machine's business (about 1 s on the
+	 * KASAN kernel under TCG, ms natively): a timeout, not a bound.
+	 * That the shrinker did it, and not the background scavenger (off),
+	 * is what is asserted.
+	 */
 	do {
 		ASSERT_EQ(0, scav(fd, KGC_SCAV_QUERY, 0, &s));
 		after = cg_get(cg, "memory.current", NULL);
@@ -432,11 +438,10 @@ TEST_F(scav, cgroup_high_squeeze_uses_shrinker)
 		if (after <= high)
 			break;
 		usleep(10000);
-	} while (dt < 1.0);
+	} while (dt < 10.0);
 	TH_LOG("memory.current %lld -> %lld KiB (high %lld KiB) in %.3f s; shrinker gave back %llu KiB",
 	       cur >> 10, after >> 10, high >> 10, dt, s.scav_shrinker >> 10);
 	EXPECT_LE(after, high);
-	EXPECT_LT(dt, 1.0);
 	EXPECT_LE(32 * MIB, s.scav_shrinker);
 	EXPECT_EQ(0, s.scav_background);
 	for (i = 0; i < 4; i++)
