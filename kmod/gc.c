@@ -335,6 +335,16 @@ static void kgc_gc_unlink(struct kgc_gc *gc, struct kgc_thread *t)
 	gc->nthreads--;
 }
 
+/*
+ * @t acknowledged @epoch, the current handshake: the pause it ends lasts
+ * until now if @t is the last (kgc_gc_handshake()). Caller holds gc->lock.
+ */
+static void kgc_gc_acked(struct kgc_gc *gc, struct kgc_thread *t, u32 epoch)
+{
+	WRITE_ONCE(t->acked, epoch);
+	gc->last_ack_ns = kgc_now();
+}
+
 /**
  * kgc_gc_thread_detach() - KGC_IOC_THREAD_DETACH
  * @gc: collector
@@ -529,8 +539,7 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 	if (ack) {
 		spin_lock(&gc->lock);
 		if (gc->epoch == sp->epoch && gc->phase != KGC_PHASE_OFF) {
-			WRITE_ONCE(t->acked, sp->epoch);
-			gc->last_ack_ns = kgc_now();
+			kgc_gc_acked(gc, t, sp->epoch);
 			term = gc->phase == KGC_PHASE_MARK_TERM;
 		}
 		spin_unlock(&gc->lock);
@@ -1440,10 +1449,8 @@ static void kgc_gc_parked_ack(struct kgc_gc *gc, struct kgc_thread *t)
 	up_read(&gc->shade_sem);
 	kgc_marker_flush(&t->w);
 	spin_lock(&gc->lock);
-	if (gc->epoch == epoch) {
-		WRITE_ONCE(t->acked, epoch);
-		gc->last_ack_ns = kgc_now();
-	}
+	if (gc->epoch == epoch)
+		kgc_gc_acked(gc, t, epoch);
 	spin_unlock(&gc->lock);
 	wake_up(&gc->hs_wait);
 }
