@@ -351,7 +351,6 @@ KGC_EXPORT void kgc_blocking_begin(void)
 		/* Parked threads are acknowledged by the handler: flush now. */
 		kgc_enter(t);
 		wbbuf_flush(t);
-		kgc_leave(t);
 		__atomic_fetch_or(&kgc_ctl()->slots[t->slot], KGC_SLOT_PARKED,
 				  __ATOMIC_SEQ_CST);
 		/*
@@ -359,7 +358,6 @@ KGC_EXPORT void kgc_blocking_begin(void)
 		 * a handshake raised before it could see the flag is ours to
 		 * acknowledge (it does not look again for a while).
 		 */
-		kgc_enter(t);
 		kgc_safepoint_check(t);
 		kgc_leave(t);
 	}
