@@ -30,6 +30,15 @@
  *     marking (checkmark), advances sweepgen, turns the phase OFF and
  *     releases them. This is kgc's one stop-the-world pause; its length is
  *     recorded (request to release).
+ *     The request is lazy. When marking runs out of work, the threads go on
+ *     as they were (barrier on, allocating black) and the first of them to
+ *     enter the kernel on its own (a refill, a large allocation, a barrier
+ *     flush, KGC_GC_RUN) raises mark termination there, and acknowledges
+ *     it on its way back (kgc_gc_term_kick()); the marker raises it only
+ *     after kgc_term_defer_ms. A thread that does not allocate does not
+ *     need its garbage collected, and one that does comes by soon: this
+ *     way a thread in a loop without safepoints is rarely interrupted by
+ *     a signal, which takes milliseconds to deliver under load.
  *  5. Sweep: the marker sweeps in the background; refills sweep on demand.
  *
  * When cycles run: the pacer starts one when the live heap reaches its
@@ -88,11 +97,22 @@
  * threads still come by themselves, without a signal's cost.
  */
 unsigned int kgc_handshake_grace_us = 250;
+/*
+ * How long mark termination waits to be raised by a thread (step 4 above).
+ * GCBench under TCG walks trees for up to a few milliseconds between
+ * allocations; waiting costs no memory, as nothing is allocated meanwhile
+ * but from the threads' cached spans.
+ */
+unsigned int kgc_term_defer_ms = 20;
 unsigned int kgc_mark_workers = 1;
 unsigned int kgc_idle_ms = 1000;
 
 /* Words copied from user space at a time. */
 #define KGC_COPY_WORDS	512
+
+static bool kgc_gc_term_claim(struct kgc_gc *gc, bool by_thread);
+static void kgc_gc_terminate(struct kgc_gc *gc, struct kgc_marker *w,
+			     bool by_thread);
 
 static u64 kgc_now(void)
 {
@@ -458,6 +478,46 @@ static int kgc_gc_span_marks(struct kgc_gc *gc, u64 uptr, u32 n)
 	return 0;
 }
 
+/*
+ * Raise the handshake for @phase: a new epoch, published in the control
+ * area. Caller holds gc->lock, and wakes @done_wait after dropping it
+ * (threads blocked in KGC_GC_RUN acknowledge from there).
+ */
+static void kgc_gc_raise(struct kgc_gc *gc, u32 phase)
+{
+	lockdep_assert_held(&gc->lock);
+	gc->epoch++;
+	gc->phase = phase;
+	gc->hs_start_ns = kgc_now();
+	gc->last_ack_ns = gc->hs_start_ns;
+	gc->term_pending = false;
+	kgc_gc_publish(gc);
+}
+
+/*
+ * A thread came into the kernel on its own while mark termination waits to
+ * be raised: raise it from here, so that the thread acknowledges it at its
+ * next safepoint check, on its way back to user space, and the marker
+ * (woken through @hs_wait) finds the handshake under way.
+ */
+static void kgc_gc_term_kick(struct kgc_gc *gc)
+{
+	bool raised = false;
+
+	if (!READ_ONCE(gc->term_pending))
+		return;
+	spin_lock(&gc->lock);
+	if (gc->term_pending) {
+		kgc_gc_raise(gc, KGC_PHASE_MARK_TERM);
+		raised = true;
+	}
+	spin_unlock(&gc->lock);
+	if (raised) {
+		wake_up(&gc->hs_wait);
+		wake_up_all(&gc->done_wait);
+	}
+}
+
 /**
  * kgc_gc_safepoint() - KGC_IOC_SAFEPOINT
  * @gc: collector
@@ -480,6 +540,7 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 	    sp->resv2 || sp->nptrs > KGC_SP_MAX_PTRS ||
 	    sp->nspans > KGC_SP_MAX_SPANS)
 		return -EINVAL;
+	kgc_gc_term_kick(gc);
 	spin_lock(&gc->lock);
 	t = kgc_gc_current(gc);
 	phase = gc->phase;
@@ -544,28 +605,37 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 		}
 		spin_unlock(&gc->lock);
 		wake_up(&gc->hs_wait);
-		if (term && wait_event_killable(gc->release_wait,
-						READ_ONCE(gc->released) >=
-						sp->epoch))
+		if (term && kgc_gc_term_claim(gc, true))
+			kgc_gc_terminate(gc, &t->w, true);
+		else if (term && wait_event_killable(gc->release_wait,
+						     READ_ONCE(gc->released) >=
+						     sp->epoch))
 			return -EINTR;
 	}
 	sp->phase = READ_ONCE(gc->phase);
 	return 0;
 }
 
+/* Whether kgc_gc_all_acked(). gc->lock held. */
+static bool kgc_gc_all_acked_locked(struct kgc_gc *gc)
+{
+	struct kgc_thread *t;
+
+	lockdep_assert_held(&gc->lock);
+	list_for_each_entry(t, &gc->threads, node) {
+		if (t->acked != gc->epoch)
+			return false;
+	}
+	return true;
+}
+
 /* True when every attached thread acknowledged the current handshake. */
 static bool kgc_gc_all_acked(struct kgc_gc *gc)
 {
-	struct kgc_thread *t;
-	bool all = true;
+	bool all;
 
 	spin_lock(&gc->lock);
-	list_for_each_entry(t, &gc->threads, node) {
-		if (t->acked != gc->epoch) {
-			all = false;
-			break;
-		}
-	}
+	all = kgc_gc_all_acked_locked(gc);
 	spin_unlock(&gc->lock);
 	return all;
 }
@@ -656,14 +726,18 @@ static bool kgc_gc_spin_acked(struct kgc_gc *gc, u64 until)
  */
 static u64 kgc_gc_handshake(struct kgc_gc *gc, u32 phase)
 {
-	u64 start = kgc_now(), grace = kgc_handshake_grace_us * 1000ULL;
+	u64 start, grace = kgc_handshake_grace_us * 1000ULL;
 	u64 last;
 
 	spin_lock(&gc->lock);
-	gc->epoch++;
-	gc->phase = phase;
-	gc->last_ack_ns = start;
-	kgc_gc_publish(gc);
+	/*
+	 * Mark termination may have been raised by a thread already, and
+	 * even be over (kgc_gc_term_claim()): then we wait for nothing.
+	 */
+	if (gc->phase == (phase == KGC_PHASE_MARK ? KGC_PHASE_OFF :
+					       KGC_PHASE_MARK))
+		kgc_gc_raise(gc, phase);
+	start = gc->hs_start_ns;
 	spin_unlock(&gc->lock);
 	/* Threads blocked in KGC_GC_RUN acknowledge from there. */
 	wake_up_all(&gc->done_wait);
@@ -698,6 +772,49 @@ static u64 kgc_gc_handshake(struct kgc_gc *gc, u32 phase)
 	last = gc->last_ack_ns;
 	spin_unlock(&gc->lock);
 	return last > start ? last - start : 0;
+}
+
+/* Whether every attached thread says it is parked. gc->lock held. */
+static bool kgc_gc_all_parked(struct kgc_gc *gc)
+{
+	struct kgc_thread *t;
+
+	lockdep_assert_held(&gc->lock);
+	list_for_each_entry(t, &gc->threads, node) {
+		if (!(READ_ONCE(gc->ctl->slots[t->slot]) & KGC_SLOT_PARKED))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Marking ran out of work: let the first thread that enters the kernel by
+ * itself raise mark termination (kgc_gc_term_kick()), for up to
+ * kgc_term_defer_ms. Not when nobody would come: no thread attached, all
+ * of them parked, or one blocked in KGC_GC_RUN waiting for this cycle.
+ */
+static void kgc_gc_term_defer(struct kgc_gc *gc)
+{
+	u64 defer = (u64)READ_ONCE(kgc_term_defer_ms) * NSEC_PER_MSEC;
+	bool pending = false;
+
+	spin_lock(&gc->lock);
+	if (defer && gc->nthreads && !gc->run_waiters &&
+	    !kgc_gc_all_parked(gc)) {
+		gc->term_pending = true;
+		pending = true;
+	}
+	spin_unlock(&gc->lock);
+	if (!pending)
+		return;
+	trace_kgc_term_defer(task_tgid_nr(gc->owner), false);
+	wait_event_interruptible_hrtimeout(gc->hs_wait,
+					   !READ_ONCE(gc->term_pending) ||
+					   kthread_should_stop(),
+					   ns_to_ktime(defer));
+	/* Still pending: kgc_gc_handshake() raises it. */
+	if (READ_ONCE(gc->term_pending))
+		trace_kgc_term_defer(task_tgid_nr(gc->owner), true);
 }
 
 /* Scan the registered roots through the process's address space. */
@@ -893,13 +1010,16 @@ static void kgc_gc_checkmark(struct kgc_gc *gc, struct kgc_marker *w)
 	gc->checkmark_errors += errors;
 }
 
-/* Sum and reset the bytes every worker marked this cycle. */
-static u64 kgc_gc_take_marked(struct kgc_gc *gc, struct kgc_marker *w)
+/*
+ * Sum and reset the bytes the marker and the threads' assists marked this
+ * cycle. The marker's own state is idle: it waits for mark termination.
+ */
+static u64 kgc_gc_take_marked(struct kgc_gc *gc)
 {
 	struct kgc_thread *t;
-	u64 sum = w->marked_bytes;
+	u64 sum = gc->marker_w->marked_bytes;
 
-	w->marked_bytes = 0;
+	gc->marker_w->marked_bytes = 0;
 	spin_lock(&gc->lock);
 	list_for_each_entry(t, &gc->threads, node) {
 		sum += t->w.marked_bytes;
@@ -930,70 +1050,50 @@ static void kgc_gc_refresh_limit(struct kgc_gc *gc)
 	spin_unlock(&gc->lock);
 }
 
-static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
+/*
+ * Who ends marking: the marker once every thread acknowledged, or the
+ * thread whose acknowledgment of mark termination came last
+ * (kgc_gc_safepoint()), whichever gets here first. Go's goroutine that
+ * finds the mark work done stops the world and terminates marking itself;
+ * here it saves the pause a wake-up of the marker, which under emulation
+ * takes a good part of it. A thread does not in checkmark mode: that
+ * reads the roots through the marker's use of the mm.
+ */
+static bool kgc_gc_term_claim(struct kgc_gc *gc, bool by_thread)
+{
+	bool mine = false;
+
+	if (by_thread && (gc->debug & KGC_GCDEBUG_CHECKMARK))
+		return false;
+	spin_lock(&gc->lock);
+	if (gc->phase == KGC_PHASE_MARK_TERM && !gc->term_claimed &&
+	    (!by_thread || kgc_gc_all_acked_locked(gc))) {
+		gc->term_claimed = true;
+		mine = true;
+	}
+	spin_unlock(&gc->lock);
+	return mine;
+}
+
+/*
+ * 4. Mark termination, once every thread acknowledged: drain what the
+ * barrier buffers brought, verify (checkmark), end marking, set the next
+ * goal and release the threads. Run by whoever claimed it, with its own
+ * marker state @w; @by_thread: a thread, whose CPU time counts as assist.
+ */
+static void kgc_gc_terminate(struct kgc_gc *gc, struct kgc_marker *w,
+			     bool by_thread)
 {
 	struct kgc_mheap *h = &gc->heap->mheap;
-	struct kgc_cycle cyc = { .forced = reason };
-	u64 cpu0 = current->se.sum_exec_runtime, t0, live0, marked, black;
-	u64 freed0, swept0, peak, inuse;
+	struct kgc_cycle *cyc = &gc->cyc;
+	u64 cpu0 = current->se.sum_exec_runtime, t0, marked, black;
+	u64 peak, inuse;
 
-	/* 1. Sweep termination. */
-	kgc_gc_refresh_limit(gc);
-	kgc_sweep_all(h);
-	t0 = kgc_now();
-	cyc.start_ns = t0;
-	mutex_lock(&h->lock);
-	freed0 = h->freed_objects;
-	swept0 = h->swept_spans;
-	live0 = h->live_bytes;
-	h->marking = true;
-	mutex_unlock(&h->lock);
-	cyc.heap_before = live0;
-	cyc.heap_goal = gc->heap_goal;
-	trace_kgc_gc_start(task_tgid_nr(gc->owner), gc->num_gc + 1, reason,
-			   live0, gc->heap_goal);
-	gc->assist_ns = 0;
-	if (gc->debug & KGC_GCDEBUG_CHECKMARK) {
-		gc->nstack_roots = 0;
-		if (!gc->stack_roots)
-			gc->stack_roots = kvmalloc_array(KGC_SP_MAX_PTRS,
-							 sizeof(u64),
-							 GFP_KERNEL);
-	}
-
-	/* 2. Mark start handshake (ragged), 3. concurrent mark. */
-	cyc.pause_start_ns = kgc_gc_handshake(gc, KGC_PHASE_MARK);
-	if (kthread_should_stop())
-		return;
-	trace_kgc_handshake(task_tgid_nr(gc->owner), KGC_PHASE_MARK, gc->epoch,
-			    cyc.pause_start_ns, gc->nthreads, gc->signals);
-	/*
-	 * The assists' schedule (kgc_pacer_assist_budget()): this cycle
-	 * should take as much work as the last, before the heap reaches
-	 * the goal from where it stands now.
-	 */
-	atomic_long_set(&gc->mark.work, 0);
-	WRITE_ONCE(gc->mark_live0, READ_ONCE(h->live_bytes));
-	WRITE_ONCE(gc->work_expected,
-		   gc->num_gc ? max(gc->last_work, KGC_MIN_MARK_WORK) : live0);
-	/* The barrier is on in every thread: objects may turn black now. */
-	WRITE_ONCE(gc->draining, true);
-	kgc_gc_scan_roots(gc, w);
-	kgc_gc_drain(gc, w);
-
-	/* 4. Mark termination: the world waits in KGC_IOC_SAFEPOINT. */
-	t0 = kgc_now();
-	trace_kgc_mark_done(task_tgid_nr(gc->owner), t0 - cyc.start_ns,
-			    READ_ONCE(gc->mark.overflow));
-	kgc_gc_handshake(gc, KGC_PHASE_MARK_TERM);
-	if (kthread_should_stop())
-		return;
 	kgc_gc_drain(gc, w);
 	gc->last_work = atomic_long_read(&gc->mark.work);
 	if ((gc->debug & KGC_GCDEBUG_CHECKMARK) && gc->stack_roots)
 		kgc_gc_checkmark(gc, w);
-	cyc.mark_ns = t0 - cyc.start_ns;
-	marked = kgc_gc_take_marked(gc, w);
+	marked = kgc_gc_take_marked(gc);
 
 	down_write(&gc->shade_sem);
 	WRITE_ONCE(gc->draining, false);
@@ -1010,7 +1110,8 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	 * the live heap the next goal grows from: the objects allocated
 	 * during the cycle survive it whatever becomes of them.
 	 */
-	black = h->live_bytes > live0 ? h->live_bytes - live0 : 0;
+	black = h->live_bytes > cyc->heap_before ?
+		h->live_bytes - cyc->heap_before : 0;
 	marked += black;
 	h->live_bytes = marked;
 	mutex_unlock(&h->lock);
@@ -1018,53 +1119,132 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	gc->heap_marked = marked;
 	gc->heap_black = black;
 	WRITE_ONCE(gc->overshoot, kgc_scav_overshoot(gc->overshoot, peak,
-						     cyc.heap_goal));
+						     cyc->heap_goal));
 	WRITE_ONCE(gc->recent_peak, kgc_scav_recent_peak(gc->recent_peak,
 							 inuse));
 	kgc_pacer_goal(marked, gc->gc_percent, gc->memory_limit,
 		       &gc->heap_goal, &gc->trigger);
 	gc->num_gc++;
-	if (reason == KGC_REASON_MANUAL || reason == KGC_REASON_FORCED)
+	if (cyc->forced == KGC_REASON_MANUAL ||
+	    cyc->forced == KGC_REASON_FORCED)
 		gc->num_forced++;
+	if (by_thread)
+		gc->assist_ns += current->se.sum_exec_runtime - cpu0;
 	gc->phase = KGC_PHASE_OFF;
 	gc->released = gc->epoch;
 	gc->last_gc_ns = kgc_now();
-	cyc.pause_term_ns = gc->last_gc_ns - t0;
+	t0 = gc->hs_start_ns;	/* the pause runs from the request */
+	cyc->pause_term_ns = gc->last_gc_ns - t0;
 	gc->pause_ns[gc->npause++ % ARRAY_SIZE(gc->pause_ns)] =
-		cyc.pause_term_ns;
+		cyc->pause_term_ns;
 	gc->pause_ns[gc->npause++ % ARRAY_SIZE(gc->pause_ns)] =
-		cyc.pause_start_ns;
-	gc->pause_total_ns += cyc.pause_term_ns + cyc.pause_start_ns;
-	cyc.num = gc->num_gc;
-	cyc.end_ns = gc->last_gc_ns;
-	cyc.heap_marked = marked;
-	cyc.next_goal = gc->heap_goal;
-	cyc.assist_ns = gc->assist_ns;
-	cyc.threads = gc->nthreads;
-	cyc.signals = gc->signals;
+		cyc->pause_start_ns;
+	gc->pause_total_ns += cyc->pause_term_ns + cyc->pause_start_ns;
+	cyc->num = gc->num_gc;
+	cyc->end_ns = gc->last_gc_ns;
+	cyc->heap_marked = marked;
+	cyc->next_goal = gc->heap_goal;
+	cyc->assist_ns = gc->assist_ns;
+	cyc->threads = gc->nthreads;
+	cyc->signals = gc->signals;
 	kgc_gc_publish(gc);
 	spin_unlock(&gc->lock);
 	up_write(&gc->shade_sem);
 	wake_up_all(&gc->release_wait);
 	trace_kgc_handshake(task_tgid_nr(gc->owner), KGC_PHASE_MARK_TERM,
-			    cyc.num ? gc->epoch : 0, cyc.pause_term_ns,
-			    cyc.threads, cyc.signals);
-	trace_kgc_gc_end(task_tgid_nr(gc->owner), cyc.num, marked,
-			 cyc.next_goal, cyc.pause_term_ns);
+			    cyc->num ? gc->epoch : 0, cyc->pause_term_ns,
+			    cyc->threads, cyc->signals);
+	trace_kgc_gc_end(task_tgid_nr(gc->owner), cyc->num, marked,
+			 cyc->next_goal, cyc->pause_term_ns);
+}
+
+static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
+{
+	struct kgc_mheap *h = &gc->heap->mheap;
+	struct kgc_cycle *cyc = &gc->cyc;
+	u64 cpu0 = current->se.sum_exec_runtime, live0;
+	u64 freed0, swept0;
+	u32 epoch;
+
+	/* 1. Sweep termination. */
+	kgc_gc_refresh_limit(gc);
+	kgc_sweep_all(h);
+	memset(cyc, 0, sizeof(*cyc));
+	cyc->forced = reason;
+	cyc->start_ns = kgc_now();
+	mutex_lock(&h->lock);
+	freed0 = h->freed_objects;
+	swept0 = h->swept_spans;
+	live0 = h->live_bytes;
+	h->marking = true;
+	mutex_unlock(&h->lock);
+	cyc->heap_before = live0;
+	cyc->heap_goal = gc->heap_goal;
+	trace_kgc_gc_start(task_tgid_nr(gc->owner), gc->num_gc + 1, reason,
+			   live0, gc->heap_goal);
+	gc->assist_ns = 0;
+	gc->term_claimed = false;
+	if (gc->debug & KGC_GCDEBUG_CHECKMARK) {
+		gc->nstack_roots = 0;
+		if (!gc->stack_roots)
+			gc->stack_roots = kvmalloc_array(KGC_SP_MAX_PTRS,
+							 sizeof(u64),
+							 GFP_KERNEL);
+	}
+
+	/* 2. Mark start handshake (ragged), 3. concurrent mark. */
+	cyc->pause_start_ns = kgc_gc_handshake(gc, KGC_PHASE_MARK);
+	if (kthread_should_stop())
+		return;
+	trace_kgc_handshake(task_tgid_nr(gc->owner), KGC_PHASE_MARK, gc->epoch,
+			    cyc->pause_start_ns, gc->nthreads, gc->signals);
+	/*
+	 * The assists' schedule (kgc_pacer_assist_budget()): this cycle
+	 * should take as much work as the last, before the heap reaches
+	 * the goal from where it stands now.
+	 */
+	atomic_long_set(&gc->mark.work, 0);
+	WRITE_ONCE(gc->mark_live0, READ_ONCE(h->live_bytes));
+	WRITE_ONCE(gc->work_expected,
+		   gc->num_gc ? max(gc->last_work, KGC_MIN_MARK_WORK) : live0);
+	/* The barrier is on in every thread: objects may turn black now. */
+	WRITE_ONCE(gc->draining, true);
+	kgc_gc_scan_roots(gc, w);
+	kgc_gc_drain(gc, w);
+
+	/* 4. Mark termination: the world waits in KGC_IOC_SAFEPOINT. */
+	cyc->mark_ns = kgc_now() - cyc->start_ns;
+	trace_kgc_mark_done(task_tgid_nr(gc->owner), cyc->mark_ns,
+			    READ_ONCE(gc->mark.overflow));
+	kgc_gc_term_defer(gc);
+	kgc_gc_handshake(gc, KGC_PHASE_MARK_TERM);
+	if (kthread_should_stop())
+		return;
+	spin_lock(&gc->lock);
+	epoch = gc->epoch;
+	spin_unlock(&gc->lock);
+	if (kgc_gc_term_claim(gc, false))
+		kgc_gc_terminate(gc, w, false);
+	else
+		wait_event(gc->release_wait,
+			   READ_ONCE(gc->released) == epoch);
+	/* What the terminating thread wrote into @cyc, under the lock. */
+	spin_lock(&gc->lock);
+	spin_unlock(&gc->lock);
 
 	/* 5. Sweep in the background (refills sweep on demand meanwhile). */
 	kgc_sweep_all(h);
 	mutex_lock(&h->lock);
-	cyc.freed_objects = h->freed_objects - freed0;
-	cyc.swept_spans = h->swept_spans - swept0;
+	cyc->freed_objects = h->freed_objects - freed0;
+	cyc->swept_spans = h->swept_spans - swept0;
 	WRITE_ONCE(gc->ctl->heap_live, h->live_bytes);
 	mutex_unlock(&h->lock);
-	cyc.mark_cpu_ns = current->se.sum_exec_runtime - cpu0;
-	trace_kgc_sweep_done(task_tgid_nr(gc->owner), cyc.num, cyc.swept_spans,
-			     cyc.freed_objects);
+	trace_kgc_sweep_done(task_tgid_nr(gc->owner), cyc->num,
+			     cyc->swept_spans, cyc->freed_objects);
 	spin_lock(&gc->lock);
-	gc->cpu_ns += cyc.mark_cpu_ns + cyc.assist_ns;
-	memcpy(&gc->ctl->cycles[cyc.num % KGC_CYCLE_RING], &cyc, sizeof(cyc));
+	cyc->mark_cpu_ns = current->se.sum_exec_runtime - cpu0;
+	gc->cpu_ns += cyc->mark_cpu_ns + cyc->assist_ns;
+	memcpy(&gc->ctl->cycles[cyc->num % KGC_CYCLE_RING], cyc, sizeof(*cyc));
 	spin_unlock(&gc->lock);
 	wake_up_all(&gc->done_wait);
 	/* The goal moved and sweeping freed pages: scavenge the excess. */
@@ -1162,6 +1342,7 @@ static int kgc_gc_marker_fn(void *data)
 		pr_warn_once("marker not in the owner's cgroups: %d\n", ret);
 	if (kgc_marker_init(&w, &gc->mark))
 		return -ENOMEM;
+	gc->marker_w = &w;
 	while (!kthread_should_stop()) {
 		u32 reason;
 
@@ -1269,16 +1450,18 @@ void kgc_gc_after_refill(struct kgc_gc *gc, unsigned int nspans)
 {
 	struct kgc_heap *heap = gc->heap;
 	u64 live = READ_ONCE(heap->mheap.live_bytes), cpu0;
-	u32 phase = READ_ONCE(gc->phase);
 	struct kgc_assist as;
 	struct kgc_thread *t;
 	long budget;
+	u32 phase;
 
 	kgc_gc_note_alloc(gc);
 	WRITE_ONCE(gc->ctl->heap_live, live);
 	kgc_scav_kick(heap);
 	if (!gc->marker)
 		return;
+	kgc_gc_term_kick(gc);
+	phase = READ_ONCE(gc->phase);
 	if (phase == KGC_PHASE_OFF) {
 		u64 resident = (u64)atomic_long_read(&heap->resident) <<
 			       PAGE_SHIFT;
@@ -1475,6 +1658,7 @@ static int kgc_gc_run(struct kgc_gc *gc, struct kgc_gc_ctl *c)
 	}
 	spin_lock(&gc->lock);
 	target = gc->num_gc + (gc->phase == KGC_PHASE_OFF ? 1 : 2);
+	gc->run_waiters++;
 	t = kgc_gc_current(gc);
 	if (t) {
 		/* A call interrupted by a signal keeps its target. */
@@ -1488,6 +1672,8 @@ static int kgc_gc_run(struct kgc_gc *gc, struct kgc_gc_ctl *c)
 	spin_unlock(&gc->lock);
 	kvfree(roots);
 	kgc_gc_request(gc, KGC_REASON_MANUAL);
+	/* Counted in @run_waiters first: a cycle under way does not wait. */
+	kgc_gc_term_kick(gc);
 	for (;;) {
 		ret = wait_event_interruptible(gc->done_wait,
 					       READ_ONCE(gc->num_gc) >= target ||
@@ -1498,6 +1684,9 @@ static int kgc_gc_run(struct kgc_gc *gc, struct kgc_gc_ctl *c)
 			break;
 		kgc_gc_parked_ack(gc, t);
 	}
+	spin_lock(&gc->lock);
+	gc->run_waiters--;
+	spin_unlock(&gc->lock);
 	if (t) {
 		spin_lock(&gc->lock);
 		roots = t->parked_roots;

@@ -88,13 +88,27 @@ struct kgc_root {
  * @work_wait: idle mark workers wait here for grey objects
  * @idle_wait: the marker waits here for the workers to go idle
  * @owner: the task that created the heap (cgroup of the marker thread)
- * @lock: protects @phase, @epoch, @threads and what the threads say about
- *	themselves, @requested, @reason and the statistics below; a spinlock
+ * @lock: protects @phase, @epoch, @hs_start_ns, @term_pending,
+ *	@term_claimed, @run_waiters, @threads and what the threads say about
+ *	themselves, @requested, @reason and the statistics below
+ *	(@term_pending may be peeked at without it, and is then checked
+ *	again under it); a spinlock
  *	taken inside the heap lock and the roots lock, never around them
  * @phase: KGC_PHASE_*
  * @epoch: current handshake
  * @last_ack_ns: when the last acknowledgment of @epoch came (or a thread
  *	left it), for the mark-start pause
+ * @hs_start_ns: when the handshake @epoch was raised
+ * @term_pending: marking ran out of work and mark termination waits to be
+ *	raised: by the first thread that comes into the kernel on its own
+ *	(kgc_gc_term_kick()), or by the marker when kgc_term_defer_ms ends
+ * @term_claimed: the marker or a thread took on ending this cycle's
+ *	marking (kgc_gc_term_claim())
+ * @cyc: the cycle under way, as it will be published in the control area;
+ *	written by the marker, and in mark termination by whoever claimed it
+ * @marker_w: the marker's own marker state (idle during mark termination)
+ * @run_waiters: KGC_GC_RUN callers waiting for a cycle (they want it
+ *	finished: mark termination is not deferred while there are any)
  * @released: last mark-termination epoch whose threads were released
  * @threads: attached threads
  * @nthreads: their number
@@ -170,6 +184,12 @@ struct kgc_gc {
 	u32 phase;
 	u32 epoch;
 	u64 last_ack_ns;
+	u64 hs_start_ns;
+	bool term_pending;
+	bool term_claimed;
+	struct kgc_cycle cyc;
+	struct kgc_marker *marker_w;
+	unsigned int run_waiters;
 	u32 released;
 	struct list_head threads;
 	unsigned int nthreads;
@@ -233,6 +253,7 @@ void kgc_gc_after_refill(struct kgc_gc *gc, unsigned int nspans);
 bool kgc_gc_idle(struct kgc_gc *gc);
 
 extern unsigned int kgc_handshake_grace_us;
+extern unsigned int kgc_term_defer_ms;
 extern unsigned int kgc_mark_workers;
 extern unsigned int kgc_idle_ms;
 

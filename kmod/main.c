@@ -57,6 +57,9 @@ MODULE_PARM_DESC(mark_workers,
 module_param_named(handshake_grace_us, kgc_handshake_grace_us, uint, 0644);
 MODULE_PARM_DESC(handshake_grace_us,
 		 "How long a GC handshake waits for a thread before signalling it, in microseconds (default 250)");
+module_param_named(term_defer_ms, kgc_term_defer_ms, uint, 0644);
+MODULE_PARM_DESC(term_defer_ms,
+		 "How long mark termination waits for a thread to come to a safepoint by itself before it is raised, in milliseconds (0: at once; default 20)");
 module_param_named(idle_ms, kgc_idle_ms, uint, 0644);
 MODULE_PARM_DESC(idle_ms,
 		 "After this long without a refill a process counts as idle: one collection, and its free heap pages go back (0: never; default 1000)");

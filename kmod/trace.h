@@ -61,6 +61,20 @@ TRACE_EVENT(kgc_handshake,
 		      __entry->ns, __entry->threads, __entry->signals)
 );
 
+/*
+ * Mark termination waits to be raised by a thread (@expired false), or the
+ * wait ran out and the marker raises it (@expired true).
+ */
+TRACE_EVENT(kgc_term_defer,
+	    TP_PROTO(int pid, bool expired),
+	    TP_ARGS(pid, expired),
+	    TP_STRUCT__entry(__field(int, pid)
+			     __field(bool, expired)),
+	    TP_fast_assign(__entry->pid = pid;
+			   __entry->expired = expired;),
+	    TP_printk("pid=%d expired=%d", __entry->pid, __entry->expired)
+);
+
 TRACE_EVENT(kgc_mark_done,
 	    TP_PROTO(int pid, u64 mark_ns, bool overflowed),
 	    TP_ARGS(pid, mark_ns, overflowed),

@@ -60,10 +60,50 @@ FIXTURE_SETUP(gc)
 	self->next = 0;
 }
 
+/* The module parameter a test changed, and its value before. */
+static const char *saved_param;
+static char saved_value[32];
+
+/* Write @value to kgc's module parameter @name, keeping the old value. */
+static int param_set(const char *name, const char *value)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/kgc/parameters/%s", name);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, saved_value, sizeof(saved_value) - 1);
+	if (n <= 0 || pwrite(fd, value, strlen(value), 0) < 0) {
+		close(fd);
+		return -EIO;
+	}
+	saved_value[n] = 0;
+	saved_param = name;
+	close(fd);
+	return 0;
+}
+
 FIXTURE_TEARDOWN(gc)
 {
+	char path[128];
+	int fd;
+
 	if (self->fd >= 0)
 		close(self->fd);
+	if (!saved_param)
+		return;
+	snprintf(path, sizeof(path), "/sys/module/kgc/parameters/%s",
+		 saved_param);
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, saved_value, strlen(saved_value)) < 0)
+			perror(path);
+		close(fd);
+	}
+	saved_param = NULL;
 }
 
 /* Allocate an object (32 bytes: size class 3) whose word 0 is a pointer. */
@@ -382,6 +422,59 @@ static int ack_phase(const struct kgc_ctl *ctl, int fd, __u32 phase,
 			break;
 	}
 	return ret;
+}
+
+/*
+ * Mark termination waits for the threads: one that acknowledged mark start
+ * and then stays out of the kernel is not signalled when marking runs out
+ * of work. Its next refill raises mark termination, from the kernel call
+ * itself, and the cycle ends when it acknowledges.
+ */
+TEST_F(gc, mark_termination_waits_for_a_safepoint)
+{
+	struct sigaction sa = { .sa_handler = on_safepoint,
+				.sa_flags = SA_RESTART };
+	struct kgc_gc_stats a, b;
+	struct kgc_refill r;
+	struct kgc_large l;
+	int i;
+
+	DEV_REQUIRED();
+	ASSERT_EQ(0, param_set("term_defer_ms", "60000"));
+	/* Signals are answered: a collector that signals does not hang. */
+	sig_fd = self->fd;
+	sig_ctl = self->ctl;
+	ASSERT_EQ(0, sigaction(SIG, &sa, NULL));
+	/* The pacer starts a cycle past the 4 MiB minimum goal. */
+	for (i = 0; i < 64 && self->ctl->phase == KGC_PHASE_OFF; i++) {
+		l = (struct kgc_large){ .size = 1 << 20,
+					.flags = KGC_LARGE_NOSCAN };
+		ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_LARGE_ALLOC, &l));
+		usleep(2000);
+	}
+	ASSERT_EQ(0, ack_phase(self->ctl, self->fd, KGC_PHASE_MARK,
+			       KGC_SP_ACK | KGC_SP_STACK));
+	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_GC_STATS, &a));
+	ASSERT_EQ(0, a.num_gc);
+
+	/* Marking a few noscan objects takes milliseconds: it is done. */
+	usleep(500000);
+	ASSERT_EQ(KGC_PHASE_MARK, self->ctl->phase);
+	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_GC_STATS, &b));
+	ASSERT_EQ(a.signals, b.signals);
+	ASSERT_EQ(0, b.num_gc);
+
+	ASSERT_EQ(0, kgc_get_span(self->fd, KGC_SPANCLASS(3, 0), &r));
+	ASSERT_EQ(KGC_PHASE_MARK_TERM, self->ctl->phase);
+	ASSERT_EQ(0, ack_phase(self->ctl, self->fd, KGC_PHASE_MARK_TERM,
+			       KGC_SP_ACK));
+	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_GC_STATS, &b));
+	ASSERT_EQ(1, b.num_gc);
+	EXPECT_EQ(a.signals, b.signals);
+	EXPECT_EQ(KGC_PHASE_OFF, self->ctl->phase);
+	printf("# mark termination pause %llu ns, no signal\n",
+	       (unsigned long long)b.pause_ns[0]);
+	signal(SIG, ignore);
 }
 
 /*
