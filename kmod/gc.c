@@ -154,6 +154,7 @@ int kgc_gc_init(struct kgc_gc *gc, struct kgc_heap *heap)
 	init_waitqueue_head(&gc->work_wait);
 	init_waitqueue_head(&gc->idle_wait);
 	atomic_set(&gc->active, 0);
+	atomic64_set(&gc->workers_marked, 0);
 	gc->gc_percent = 100;
 	/* GOMEMLIMIT's default: the owner's cgroup memory.max, if any. */
 	gc->memory_limit = kgc_scav_cgroup_limit(current->mm);
@@ -943,6 +944,9 @@ static int kgc_gc_worker_fn(void *data)
 		if (READ_ONCE(gc->draining)) {
 			kgc_gc_drain_begin(gc);
 			kgc_mark_drain(&w, -1);
+			/* Counted before the drain ends: see take_marked. */
+			atomic64_add(w.marked_bytes, &gc->workers_marked);
+			w.marked_bytes = 0;
 			kgc_gc_drain_end(gc, &w);
 		}
 		up_read(&gc->shade_sem);
@@ -1011,13 +1015,16 @@ static void kgc_gc_checkmark(struct kgc_gc *gc, struct kgc_marker *w)
 }
 
 /*
- * Sum and reset the bytes the marker and the threads' assists marked this
- * cycle. The marker's own state is idle: it waits for mark termination.
+ * Sum and reset the bytes the marker, the mark workers and the threads'
+ * assists marked this cycle. The marker's own state is idle: it waits for
+ * mark termination. The workers are idle too (kgc_gc_drain() saw them so),
+ * and added theirs to @workers_marked before they went idle.
  */
 static u64 kgc_gc_take_marked(struct kgc_gc *gc)
 {
 	struct kgc_thread *t;
-	u64 sum = gc->marker_w->marked_bytes;
+	u64 sum = gc->marker_w->marked_bytes +
+		  atomic64_xchg(&gc->workers_marked, 0);
 
 	gc->marker_w->marked_bytes = 0;
 	spin_lock(&gc->lock);

@@ -85,6 +85,7 @@ struct kgc_root {
  * @workers: extra mark workers ("kgc-markw/<pid>"), mark_workers - 1 of them
  * @nworkers: how many
  * @active: mark workers (the marker included) inside a drain right now
+ * @workers_marked: bytes the extra mark workers marked this cycle
  * @work_wait: idle mark workers wait here for grey objects
  * @idle_wait: the marker waits here for the workers to go idle
  * @owner: the task that created the heap (cgroup of the marker thread)
@@ -177,6 +178,7 @@ struct kgc_gc {
 	struct task_struct *workers[KGC_MAX_MARK_WORKERS];
 	unsigned int nworkers;
 	atomic_t active;
+	atomic64_t workers_marked;
 	wait_queue_head_t work_wait;
 	wait_queue_head_t idle_wait;
 	struct task_struct *owner;

@@ -1244,6 +1244,46 @@ TEST_F_TIMEOUT(torture, checkmark, 300)
 }
 
 /*
+ * Four mark threads per heap (the module parameter mark_workers, read
+ * when the heap is created), checkmark on: parallel marking misses
+ * nothing either.
+ */
+TEST_F_TIMEOUT(torture, parallel_mark_workers, 300)
+{
+	const char *param = "/sys/module/kgc/parameters/mark_workers";
+	const struct torture_cfg c = {
+		.threads = 4, .min_cycles = 10, .max_seconds = 40,
+		.debug = KGC_DEBUG_CHECKMARK | KGC_DEBUG_POISON, .gogc = 10,
+	};
+	struct torture_result r;
+	char old[16] = "1";
+	FILE *f;
+	int ret;
+
+	HEAP_REQUIRED();
+	f = fopen(param, "r+");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
+	fclose(f);
+	f = fopen(param, "w");
+	ASSERT_NE(NULL, f);
+	fputs("4", f);
+	ASSERT_EQ(0, fclose(f));
+	ret = torture(&c, &r);
+	f = fopen(param, "w");
+	if (f) {
+		fputs(old, f);
+		fclose(f);
+	}
+	ASSERT_EQ(0, ret) TH_LOG("%s", r.msg);
+	report("parallel", &r);
+	ASSERT_EQ(0, r.failed) TH_LOG("%s", r.msg);
+	ASSERT_LE(3, r.cycles);
+	ASSERT_EQ(0, r.st.checkmark_errors);
+	ASSERT_LE(1000, r.checked);
+}
+
+/*
  * Run the torture in a child with a collector broken on purpose: the child
  * exits 1 when it detected corruption, 0 when it did not, 2 when it could
  * not run.
