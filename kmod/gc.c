@@ -7,18 +7,30 @@
  *
  *  1. Sweep termination: every span still carrying the last cycle's mark
  *     bits is swept, so all mark bits are clear.
- *  2. Mark start: spans handed out from now on allocate black; the phase
- *     becomes MARK (the write barrier is on) under a new epoch, published in
- *     the control area. Each attached thread acknowledges at its next
- *     safepoint (allocation slow path, barrier flush, kgc_safepoint(), or
- *     the signal handler): it passes the words of its own stack and
- *     registers, which the kernel shades, and the freeindex of each span it
- *     caches, from which its allocations are black. A thread is never
- *     stopped here: this handshake is ragged, like Go's stack scans.
- *     Threads that do not acknowledge within kgc_handshake_grace_us, and at
- *     once those that say they are parked in a blocking region, are sent
- *     their safepoint signal. Threads blocked in KGC_GC_RUN left their stack
- *     words behind and are acknowledged by the marker.
+ *  2. Mark start, in two handshakes, each under a new epoch published in
+ *     the control area, each acknowledged by every attached thread at its
+ *     next safepoint (allocation slow path, barrier flush, kgc_safepoint(),
+ *     or the signal handler). No thread is ever stopped here: these
+ *     handshakes are ragged, like Go's stack scans.
+ *     a. Phase BARRIER: the write barrier comes on, and each thread only
+ *        acknowledges that its stores see it. Nothing is scanned and
+ *        nothing turns black until the last one has: a thread that read
+ *        the barrier as off just before, and stores after its signal
+ *        handler acknowledged, would otherwise overwrite a pointer unseen
+ *        after other threads' stacks were scanned (libkgc's handler sends
+ *        such a thread back to the start of its store, barrier.c). Go
+ *        turns the barrier on with the world stopped for the same reason.
+ *        The last acknowledgment raises b. at once (kgc_gc_acked()).
+ *        Threads parked in a blocking region are not in a store: the
+ *        marker acknowledges for them.
+ *     b. Phase MARK: each thread passes the words of its own stack and
+ *        registers, which the kernel shades, and the freeindex of each span
+ *        it caches, from which its allocations are black.
+ *     Threads that do not acknowledge within kgc_handshake_grace_us, and in
+ *     b. at once those that say they are parked in a blocking region, are
+ *     sent their safepoint signal. Threads blocked in KGC_GC_RUN left their
+ *     stack words behind and are acknowledged by the marker. The mark-start
+ *     pause runs from the request of a. to the last acknowledgment of b.
  *  3. Concurrent mark: the marker reads the registered roots (through the
  *     process's mm, kthread_use_mm()) and drains the grey set, reading heap
  *     objects and their pointer bitmaps from the heap's own pages. Write
@@ -250,6 +262,12 @@ static struct kgc_thread *kgc_gc_current_locked(struct kgc_gc *gc)
 	return t;
 }
 
+/* Whether the handshakes of @phase take stacks (not the barrier's). */
+static bool kgc_phase_scans(u32 phase)
+{
+	return phase == KGC_PHASE_MARK || phase == KGC_PHASE_MARK_TERM;
+}
+
 /**
  * kgc_gc_alloc_black() - whether the calling thread allocates black now
  * @gc: collector
@@ -330,7 +348,12 @@ int kgc_gc_thread_attach(struct kgc_gc *gc, struct kgc_thread_attach *a)
 	}
 	__set_bit(slot, gc->slots);
 	t->slot = slot;
-	t->acked = 0;
+	/*
+	 * In the call, this thread is not in a store, and it reads the
+	 * barrier on when it returns: it has acknowledged a barrier
+	 * handshake. Any other it acknowledges like the others.
+	 */
+	t->acked = gc->phase == KGC_PHASE_BARRIER ? gc->epoch : 0;
 	list_add_tail(&t->node, &gc->threads);
 	gc->nthreads++;
 	WRITE_ONCE(gc->ctl->slots[slot], 0);
@@ -356,14 +379,52 @@ static void kgc_gc_unlink(struct kgc_gc *gc, struct kgc_thread *t)
 	gc->nthreads--;
 }
 
+/* Whether every attached thread acknowledged the current handshake. */
+static bool kgc_gc_all_acked_locked(struct kgc_gc *gc)
+{
+	struct kgc_thread *t;
+
+	lockdep_assert_held(&gc->lock);
+	list_for_each_entry(t, &gc->threads, node) {
+		if (t->acked != gc->epoch)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Raise the handshake for @phase: a new epoch, published in the control
+ * area. Caller holds gc->lock, and wakes @done_wait after dropping it
+ * (threads blocked in KGC_GC_RUN acknowledge from there).
+ */
+static void kgc_gc_raise(struct kgc_gc *gc, u32 phase)
+{
+	lockdep_assert_held(&gc->lock);
+	gc->epoch++;
+	gc->phase = phase;
+	gc->hs_start_ns = kgc_now();
+	gc->last_ack_ns = gc->hs_start_ns;
+	gc->term_pending = false;
+	if (phase == KGC_PHASE_BARRIER)
+		gc->barrier_ns = gc->hs_start_ns;
+	kgc_gc_publish(gc);
+}
+
 /*
  * @t acknowledged @epoch, the current handshake: the pause it ends lasts
- * until now if @t is the last (kgc_gc_handshake()). Caller holds gc->lock.
+ * until now if @t is the last (kgc_gc_handshake()). The last to acknowledge
+ * the barrier handshake raises the mark-start handshake at once: no one
+ * else needs to see it done. Caller holds gc->lock; when this returns true
+ * (raised), it wakes @done_wait after dropping it.
  */
-static void kgc_gc_acked(struct kgc_gc *gc, struct kgc_thread *t, u32 epoch)
+static bool kgc_gc_acked(struct kgc_gc *gc, struct kgc_thread *t, u32 epoch)
 {
 	WRITE_ONCE(t->acked, epoch);
 	gc->last_ack_ns = kgc_now();
+	if (gc->phase != KGC_PHASE_BARRIER || !kgc_gc_all_acked_locked(gc))
+		return false;
+	kgc_gc_raise(gc, KGC_PHASE_MARK);
+	return true;
 }
 
 /**
@@ -480,22 +541,6 @@ static int kgc_gc_span_marks(struct kgc_gc *gc, u64 uptr, u32 n)
 }
 
 /*
- * Raise the handshake for @phase: a new epoch, published in the control
- * area. Caller holds gc->lock, and wakes @done_wait after dropping it
- * (threads blocked in KGC_GC_RUN acknowledge from there).
- */
-static void kgc_gc_raise(struct kgc_gc *gc, u32 phase)
-{
-	lockdep_assert_held(&gc->lock);
-	gc->epoch++;
-	gc->phase = phase;
-	gc->hs_start_ns = kgc_now();
-	gc->last_ack_ns = gc->hs_start_ns;
-	gc->term_pending = false;
-	kgc_gc_publish(gc);
-}
-
-/*
  * A thread came into the kernel on its own while mark termination waits to
  * be raised: raise it from here, so that the thread acknowledges it at its
  * next safepoint check, on its way back to user space, and the marker
@@ -565,7 +610,7 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 	 * not its epoch is current: libkgc takes its stack as black from
 	 * then on, and so must kgc_gc_alloc_black()).
 	 */
-	if (stack && t && phase != KGC_PHASE_OFF) {
+	if (stack && t && kgc_phase_scans(phase)) {
 		spin_lock(&gc->lock);
 		scan_stack = t->scanned_cycle != cycle;
 		spin_unlock(&gc->lock);
@@ -599,13 +644,17 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 	}
 
 	if (ack) {
+		bool raised = false;
+
 		spin_lock(&gc->lock);
 		if (gc->epoch == sp->epoch && gc->phase != KGC_PHASE_OFF) {
-			kgc_gc_acked(gc, t, sp->epoch);
+			raised = kgc_gc_acked(gc, t, sp->epoch);
 			term = gc->phase == KGC_PHASE_MARK_TERM;
 		}
 		spin_unlock(&gc->lock);
 		wake_up(&gc->hs_wait);
+		if (raised)
+			wake_up_all(&gc->done_wait);
 		if (term && kgc_gc_term_claim(gc, true))
 			kgc_gc_terminate(gc, &t->w, true);
 		else if (term && wait_event_killable(gc->release_wait,
@@ -617,28 +666,19 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 	return 0;
 }
 
-/* Whether kgc_gc_all_acked(). gc->lock held. */
-static bool kgc_gc_all_acked_locked(struct kgc_gc *gc)
+/*
+ * True when handshake @epoch is over: every attached thread acknowledged
+ * it, or the next one was raised (by the last to acknowledge a barrier
+ * handshake).
+ */
+static bool kgc_gc_hs_done(struct kgc_gc *gc, u32 epoch)
 {
-	struct kgc_thread *t;
-
-	lockdep_assert_held(&gc->lock);
-	list_for_each_entry(t, &gc->threads, node) {
-		if (t->acked != gc->epoch)
-			return false;
-	}
-	return true;
-}
-
-/* True when every attached thread acknowledged the current handshake. */
-static bool kgc_gc_all_acked(struct kgc_gc *gc)
-{
-	bool all;
+	bool done;
 
 	spin_lock(&gc->lock);
-	all = kgc_gc_all_acked_locked(gc);
+	done = gc->epoch != epoch || kgc_gc_all_acked_locked(gc);
 	spin_unlock(&gc->lock);
-	return all;
+	return done;
 }
 
 /* A signalled thread that still has not acknowledged is signalled again. */
@@ -646,14 +686,17 @@ static bool kgc_gc_all_acked(struct kgc_gc *gc)
 
 /*
  * Bring laggards to a safepoint: signal threads that are parked at once and
- * the others after the grace period (again every KGC_RESIGNAL_NS). Threads
- * that are gone are dropped. Threads blocked in KGC_GC_RUN are acknowledged
- * here with the stack words they left.
+ * the others after the grace period (again every KGC_RESIGNAL_NS). Parked
+ * threads are acknowledged here in a barrier handshake instead: they are in
+ * kgc_blocking_begin()'s region, not in a store, and read the phase after
+ * they leave it. Threads that are gone are dropped. Threads blocked in
+ * KGC_GC_RUN acknowledge by themselves, with the stack words they left.
  */
 static void kgc_gc_nudge(struct kgc_gc *gc, u64 start)
 {
 	struct kgc_thread *t, *tn;
 	u64 now = kgc_now();
+	bool raised = false;
 	LIST_HEAD(dead);
 
 	/*
@@ -672,6 +715,14 @@ static void kgc_gc_nudge(struct kgc_gc *gc, u64 start)
 		if (t->acked == gc->epoch || t->parked_roots)
 			continue;
 		slot = READ_ONCE(gc->ctl->slots[t->slot]);
+		if ((slot & KGC_SLOT_PARKED) &&
+		    gc->phase == KGC_PHASE_BARRIER) {
+			/* The next handshake may be raised: let it begin. */
+			raised = kgc_gc_acked(gc, t, gc->epoch);
+			if (raised)
+				break;
+			continue;
+		}
 		if (t->signalled == gc->epoch)
 			due = now - t->signal_ns > KGC_RESIGNAL_NS;
 		else
@@ -695,6 +746,8 @@ static void kgc_gc_nudge(struct kgc_gc *gc, u64 start)
 		rcu_read_unlock();
 	}
 	spin_unlock(&gc->lock);
+	if (raised)
+		wake_up_all(&gc->done_wait);
 	list_for_each_entry_safe(t, tn, &dead, node)
 		kgc_thread_free(t);
 }
@@ -706,52 +759,67 @@ static void kgc_gc_nudge(struct kgc_gc *gc, u64 start)
  */
 #define KGC_TERM_SPIN_NS	(200 * NSEC_PER_USEC)
 
-/* Watch for every acknowledgment until @until; true when they all came. */
-static bool kgc_gc_spin_acked(struct kgc_gc *gc, u64 until)
+/* Watch for handshake @epoch to end until @until; true when it did. */
+static bool kgc_gc_spin_acked(struct kgc_gc *gc, u32 epoch, u64 until)
 {
 	while (kgc_now() < until) {
-		if (kgc_gc_all_acked(gc))
+		if (kgc_gc_hs_done(gc, epoch))
 			return true;
 		if (need_resched() || kthread_should_stop())
 			break;
 		cpu_relax();
 	}
-	return kgc_gc_all_acked(gc);
+	return kgc_gc_hs_done(gc, epoch);
+}
+
+/* The phase a handshake for @phase is raised from. */
+static u32 kgc_phase_before(u32 phase)
+{
+	switch (phase) {
+	case KGC_PHASE_BARRIER:
+		return KGC_PHASE_OFF;
+	case KGC_PHASE_MARK:
+		return KGC_PHASE_BARRIER;
+	default:
+		return KGC_PHASE_MARK;
+	}
 }
 
 /*
  * Raise a handshake for @phase and wait until every thread acknowledged it.
- * Returns the wall time from the request to the last acknowledgment (as
- * the threads made it, not as the marker woke up to see it), or 0 when
- * the marker is told to stop.
+ * Returns the time of the last acknowledgment (as the threads made it, not
+ * as the marker woke up to see it), or 0 when the marker is told to stop.
  */
 static u64 kgc_gc_handshake(struct kgc_gc *gc, u32 phase)
 {
 	u64 start, grace = kgc_handshake_grace_us * 1000ULL;
 	u64 last;
+	u32 epoch;
 
 	spin_lock(&gc->lock);
 	/*
-	 * Mark termination may have been raised by a thread already, and
-	 * even be over (kgc_gc_term_claim()): then we wait for nothing.
+	 * A thread may have raised it already (the last acknowledgment of
+	 * the barrier raises mark start; a thread raises a deferred mark
+	 * termination), and mark termination may even be over
+	 * (kgc_gc_term_claim()): then we wait for what is left, or nothing.
 	 */
-	if (gc->phase == (phase == KGC_PHASE_MARK ? KGC_PHASE_OFF :
-					       KGC_PHASE_MARK))
+	if (gc->phase == kgc_phase_before(phase))
 		kgc_gc_raise(gc, phase);
 	start = gc->hs_start_ns;
+	epoch = gc->epoch;
 	spin_unlock(&gc->lock);
 	/* Threads blocked in KGC_GC_RUN acknowledge from there. */
 	wake_up_all(&gc->done_wait);
 
-	while (!kgc_gc_all_acked(gc)) {
+	while (!kgc_gc_hs_done(gc, epoch)) {
 		u64 now, wait;
 
 		if (kthread_should_stop())
 			return 0;
 		kgc_gc_nudge(gc, start);
 		if (phase == KGC_PHASE_MARK_TERM &&
-		    kgc_gc_spin_acked(gc, min(start + grace,
-					      start + KGC_TERM_SPIN_NS)))
+		    kgc_gc_spin_acked(gc, epoch, min(start + grace,
+						     start + KGC_TERM_SPIN_NS)))
 			break;
 		/*
 		 * Every acknowledgment wakes us. Else the next nudge is due
@@ -765,14 +833,14 @@ static u64 kgc_gc_handshake(struct kgc_gc *gc, u32 phase)
 		wait = now - start < grace ? start + grace - now :
 		       KGC_RESIGNAL_NS;
 		wait_event_interruptible_hrtimeout(gc->hs_wait,
-						   kgc_gc_all_acked(gc) ||
+						   kgc_gc_hs_done(gc, epoch) ||
 						   kthread_should_stop(),
 						   ns_to_ktime(wait));
 	}
 	spin_lock(&gc->lock);
-	last = gc->last_ack_ns;
+	last = gc->epoch == epoch ? gc->last_ack_ns : gc->hs_start_ns;
 	spin_unlock(&gc->lock);
-	return last > start ? last - start : 0;
+	return last;
 }
 
 /* Whether every attached thread says it is parked. gc->lock held. */
@@ -1170,7 +1238,7 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	struct kgc_mheap *h = &gc->heap->mheap;
 	struct kgc_cycle *cyc = &gc->cyc;
 	u64 cpu0 = current->se.sum_exec_runtime, live0;
-	u64 freed0, swept0;
+	u64 freed0, swept0, last;
 	u32 epoch;
 
 	/* 1. Sweep termination. */
@@ -1199,10 +1267,20 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 							 GFP_KERNEL);
 	}
 
-	/* 2. Mark start handshake (ragged), 3. concurrent mark. */
-	cyc->pause_start_ns = kgc_gc_handshake(gc, KGC_PHASE_MARK);
+	/*
+	 * 2. Mark start: the barrier on in every thread, then their stacks
+	 * (ragged handshakes); 3. concurrent mark.
+	 */
+	last = kgc_gc_handshake(gc, KGC_PHASE_BARRIER);
 	if (kthread_should_stop())
 		return;
+	trace_kgc_handshake(task_tgid_nr(gc->owner), KGC_PHASE_BARRIER,
+			    gc->epoch, last - gc->barrier_ns, gc->nthreads,
+			    gc->signals);
+	last = kgc_gc_handshake(gc, KGC_PHASE_MARK);
+	if (kthread_should_stop())
+		return;
+	cyc->pause_start_ns = last - gc->barrier_ns;
 	trace_kgc_handshake(task_tgid_nr(gc->owner), KGC_PHASE_MARK, gc->epoch,
 			    cyc->pause_start_ns, gc->nthreads, gc->signals);
 	/*
@@ -1621,6 +1699,7 @@ static bool kgc_gc_parked_due(struct kgc_gc *gc, struct kgc_thread *t)
  */
 static void kgc_gc_parked_ack(struct kgc_gc *gc, struct kgc_thread *t)
 {
+	bool raised = false;
 	u32 epoch;
 	u64 cycle;
 
@@ -1629,8 +1708,8 @@ static void kgc_gc_parked_ack(struct kgc_gc *gc, struct kgc_thread *t)
 	cycle = gc->num_gc + 1;
 	spin_unlock(&gc->lock);
 	down_read(&gc->shade_sem);
-	if (READ_ONCE(gc->phase) != KGC_PHASE_OFF && t->scanned_cycle != cycle &&
-	    !(gc->debug & KGC_GCDEBUG_NOROOTS)) {
+	if (kgc_phase_scans(READ_ONCE(gc->phase)) &&
+	    t->scanned_cycle != cycle && !(gc->debug & KGC_GCDEBUG_NOROOTS)) {
 		if (gc->debug & KGC_GCDEBUG_CHECKMARK)
 			kgc_gc_keep_stack(gc, t->parked_roots, t->nparked);
 		kgc_mark_scan_words(&t->w, t->parked_roots, NULL, t->nparked);
@@ -1640,9 +1719,11 @@ static void kgc_gc_parked_ack(struct kgc_gc *gc, struct kgc_thread *t)
 	kgc_marker_flush(&t->w);
 	spin_lock(&gc->lock);
 	if (gc->epoch == epoch)
-		kgc_gc_acked(gc, t, epoch);
+		raised = kgc_gc_acked(gc, t, epoch);
 	spin_unlock(&gc->lock);
 	wake_up(&gc->hs_wait);
+	if (raised)
+		wake_up_all(&gc->done_wait);
 }
 
 /* KGC_GC_RUN: park with the caller's stack words and wait for a cycle. */

@@ -89,7 +89,7 @@ struct kgc_root {
  * @work_wait: idle mark workers wait here for grey objects
  * @idle_wait: the marker waits here for the workers to go idle
  * @owner: the task that created the heap (cgroup of the marker thread)
- * @lock: protects @phase, @epoch, @hs_start_ns, @term_pending,
+ * @lock: protects @phase, @epoch, @hs_start_ns, @barrier_ns, @term_pending,
  *	@term_claimed, @run_waiters, @threads and what the threads say about
  *	themselves, @requested, @reason and the statistics below
  *	(@term_pending may be peeked at without it, and is then checked
@@ -100,6 +100,8 @@ struct kgc_root {
  * @last_ack_ns: when the last acknowledgment of @epoch came (or a thread
  *	left it), for the mark-start pause
  * @hs_start_ns: when the handshake @epoch was raised
+ * @barrier_ns: when this cycle's barrier handshake was raised: the
+ *	mark-start pause runs from there
  * @term_pending: marking ran out of work and mark termination waits to be
  *	raised: by the first thread that comes into the kernel on its own
  *	(kgc_gc_term_kick()), or by the marker when kgc_term_defer_ms ends
@@ -187,6 +189,7 @@ struct kgc_gc {
 	u32 epoch;
 	u64 last_ack_ns;
 	u64 hs_start_ns;
+	u64 barrier_ns;
 	bool term_pending;
 	bool term_claimed;
 	struct kgc_cycle cyc;

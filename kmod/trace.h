@@ -56,8 +56,9 @@ TRACE_EVENT(kgc_handshake,
 			   __entry->signals = signals;),
 	    TP_printk("pid=%d phase=%s epoch=%u ns=%llu threads=%u signals=%llu",
 		      __entry->pid,
-		      __print_symbolic(__entry->phase, { 1, "mark" },
-				       { 2, "mark_term" }), __entry->epoch,
+		      __print_symbolic(__entry->phase, { 3, "barrier" },
+				       { 1, "mark" }, { 2, "mark_term" }),
+		      __entry->epoch,
 		      __entry->ns, __entry->threads, __entry->signals)
 );
 

@@ -400,7 +400,10 @@ static void *gc_runner(void *arg)
 	return (void *)(intptr_t)gc_run(*(int *)arg, NULL, 0);
 }
 
-/* Acknowledge the handshake of @phase once it is raised. */
+/*
+ * Acknowledge the handshake of @phase once it is raised (mark start: the
+ * barrier handshake before it too).
+ */
 static int ack_phase(const struct kgc_ctl *ctl, int fd, __u32 phase,
 		     __u32 flags)
 {
@@ -409,19 +412,69 @@ static int ack_phase(const struct kgc_ctl *ctl, int fd, __u32 phase,
 
 	for (i = 0; i < 20000; i++) {
 		__u32 epoch = __atomic_load_n(&ctl->epoch, __ATOMIC_ACQUIRE);
+		__u32 now = __atomic_load_n(&ctl->phase, __ATOMIC_ACQUIRE);
 
-		if (__atomic_load_n(&ctl->phase, __ATOMIC_ACQUIRE) != phase) {
+		if (now != phase && !(phase == KGC_PHASE_MARK &&
+				      now == KGC_PHASE_BARRIER)) {
 			usleep(500);
 			continue;
 		}
 		memset(&sp, 0, sizeof(sp));
 		sp.epoch = epoch;
-		sp.flags = flags;
+		sp.flags = now == phase ? flags : KGC_SP_ACK;
 		ret = kgc_ioctl(fd, KGC_IOC_SAFEPOINT, &sp);
-		if (!ret)
+		if (!ret && now == phase)
 			break;
 	}
 	return ret;
+}
+
+/*
+ * Mark start is two handshakes. In the first (phase BARRIER), a thread
+ * only acknowledges that its stores see the barrier; the kernel scans no
+ * stack and starts no marking until every thread has, however long one
+ * takes (it is signalled meanwhile). The last acknowledgment raises the
+ * second (phase MARK) before its call returns, which waits in turn.
+ */
+TEST_F(gc, mark_start_waits_for_the_barrier)
+{
+	struct kgc_safepoint sp = { .flags = KGC_SP_ACK };
+	struct kgc_gc_stats a, b;
+	pthread_t th;
+	void *ret;
+	int i;
+
+	DEV_REQUIRED();
+	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_GC_STATS, &a));
+	ASSERT_EQ(0, pthread_create(&th, NULL, gc_runner, &self->fd));
+	for (i = 0; i < 2000 && self->ctl->phase == KGC_PHASE_OFF; i++)
+		usleep(1000);
+	ASSERT_EQ(KGC_PHASE_BARRIER, self->ctl->phase);
+	/* This thread's handler ignores the signal: the kernel waits. */
+	usleep(300000);
+	ASSERT_EQ(KGC_PHASE_BARRIER, self->ctl->phase);
+	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_GC_STATS, &b));
+	ASSERT_LT(a.signals, b.signals);
+	ASSERT_EQ(a.num_gc, b.num_gc);
+
+	sp.epoch = self->ctl->epoch;
+	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_SAFEPOINT, &sp));
+	/* The last one: mark start is raised by the call itself. */
+	ASSERT_EQ(KGC_PHASE_MARK, sp.phase);
+	ASSERT_EQ(KGC_PHASE_MARK, self->ctl->phase);
+	ASSERT_EQ(sp.epoch + 1, self->ctl->epoch);
+	/* And waits for this thread's stack. */
+	usleep(300000);
+	ASSERT_EQ(KGC_PHASE_MARK, self->ctl->phase);
+	ASSERT_EQ(0, ack_phase(self->ctl, self->fd, KGC_PHASE_MARK,
+			       KGC_SP_ACK | KGC_SP_STACK));
+	ASSERT_EQ(0, ack_phase(self->ctl, self->fd, KGC_PHASE_MARK_TERM,
+			       KGC_SP_ACK));
+	ASSERT_EQ(0, pthread_join(th, &ret));
+	ASSERT_EQ(NULL, ret);
+	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_GC_STATS, &b));
+	EXPECT_EQ(a.num_gc + 1, b.num_gc);
+	EXPECT_EQ(KGC_PHASE_OFF, self->ctl->phase);
 }
 
 /*

@@ -278,18 +278,21 @@ struct kgc_stats {
 /*
  * The collector
  * -------------
- * A cycle: the kernel's marker thread raises a handshake (phase MARK, a new
- * epoch); every attached thread acknowledges it at a safepoint with
- * KGC_IOC_SAFEPOINT, passing the candidate pointers of its own stack and
- * registers and the freeindex of each span it caches (objects allocated
- * from there on are black). Threads that do not come to a safepoint by
- * themselves, and threads parked in a blocking region, are sent the signal
- * given at KGC_IOC_THREAD_ATTACH, whose handler acknowledges for them.
- * Meanwhile the marker marks from the registered roots through the heap,
- * using the pointer bitmap. Pointer stores go through the write barrier while
- * the phase is not KGC_PHASE_OFF: both the old and the new value are shaded
+ * A cycle: the kernel's marker thread raises a handshake (phase BARRIER, a
+ * new epoch) in which every attached thread only acknowledges, with
+ * KGC_IOC_SAFEPOINT, that its pointer stores see the write barrier on;
+ * nothing is scanned yet. When the last one has, the kernel raises the
+ * next (phase MARK): every thread acknowledges it at a safepoint, passing
+ * the candidate pointers of its own stack and registers and the freeindex
+ * of each span it caches (objects allocated from there on are black).
+ * Threads that do not come to a safepoint by themselves, and threads parked
+ * in a blocking region, are sent the signal given at KGC_IOC_THREAD_ATTACH,
+ * whose handler acknowledges for them. Meanwhile the marker marks from the
+ * registered roots through the heap, using the pointer bitmap. Pointer
+ * stores go through the write barrier while the phase is not
+ * KGC_PHASE_OFF: both the old and the new value are shaded
  * (buffered per thread, sent with KGC_IOC_SAFEPOINT and no epoch). Mark
- * termination is a second handshake (phase MARK_TERM) in which each thread
+ * termination is a last handshake (phase MARK_TERM) in which each thread
  * flushes its buffer and waits in KGC_IOC_SAFEPOINT until the marker has
  * finished; then the phase goes back to OFF and sweeping begins.
  */
@@ -298,6 +301,7 @@ struct kgc_stats {
 #define KGC_PHASE_OFF		0
 #define KGC_PHASE_MARK		1
 #define KGC_PHASE_MARK_TERM	2
+#define KGC_PHASE_BARRIER	3	/* mark start, step 1: barrier on only */
 
 /* The control area: kernel-written state, per-thread slots. */
 #define KGC_CTL_SIZE		16384
