@@ -293,9 +293,11 @@ int kgc_free(void *p);
  * to safepoints or let the signal handler run (it must not block the
  * safepoint signal for long). Allocation, kgc_store() while a collection
  * runs, kgc_add_roots() and kgc_remove_roots() attach a thread implicitly;
- * call this to attach one that only reads heap pointers: the stack of a
- * thread that is not attached is not scanned, so heap pointers it holds do
- * not keep objects alive. Attaching an attached thread does nothing.
+ * call this first in a thread that uses heap pointers before it allocates:
+ * the stack of a thread that is not attached is not scanned, so heap
+ * pointers it holds do not keep objects alive, and the collector does not
+ * wait for its kgc_store() calls when it turns the barrier on. Attaching an
+ * attached thread does nothing.
  *
  * Return: 0, or -EINVAL (no heap), -ENOMEM, -ENOSPC (more than 2048
  * threads) or -EIO (the stack bounds are unknown).
@@ -438,6 +440,36 @@ void kgc_barrier_slow(void **slot, void *val);
  * on the stack is found by the stack scan, a value loaded from the heap is
  * protected by the deletion half of the barrier.
  */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(KGC_STORE_PLAIN_C)
+/*
+ * x86-64: the test and the store are one restartable sequence of fixed
+ * instructions (cmpl $0,(%rcx); jne rel32; movq %rax,(%rdx)), so that
+ * libkgc's safepoint signal handler recognises a thread interrupted between
+ * the two and sends it back to the test. A store that read the barrier as
+ * off can then never land after the thread acknowledged that it is on (see
+ * barrier.c in libkgc). The encodings are spelled out as bytes because the
+ * handler matches them.
+ */
+static inline void kgc_store(void **slot, void *val)
+{
+	__asm__ goto(".byte 0x83, 0x39, 0x00\n\t"	/* cmpl $0, (%%rcx) */
+		     ".byte 0x0f, 0x85\n\t"		/* jne %l[slow] */
+		     ".long %l[slow] - . - 4\n\t"
+		     ".byte 0x48, 0x89, 0x02"		/* movq %%rax, (%%rdx) */
+		     : /* no outputs */
+		     : "a"(val), "d"(slot), "c"(&kgc_write_barrier_enabled)
+		     : "cc", "memory"
+		     : slow);
+	return;
+slow:
+	kgc_barrier_slow(slot, val);
+}
+#else
+/*
+ * Elsewhere, a plain test and store. Not restartable: a thread interrupted
+ * between the two by the safepoint signal can store without the barrier
+ * after marking started (the gap barrier.c in libkgc describes).
+ */
 static inline void kgc_store(void **slot, void *val)
 {
 	if (KGC_UNLIKELY(kgc_write_barrier_enabled))
@@ -445,6 +477,7 @@ static inline void kgc_store(void **slot, void *val)
 	else
 		*slot = val;
 }
+#endif
 
 /* KGC_STORE(obj->next, n): kgc_store() for any pointer-typed lvalue. */
 #define KGC_STORE(lvalue, val) \
@@ -560,6 +593,9 @@ int kgc_free_os_memory(void);
  * @signals: safepoint signals sent
  * @pause_ns: the last 256 pauses, pause n at index n % 256 (two per cycle:
  *	mark termination, then mark start)
+ * @barrier_restarts: kgc_store() calls sent back to their test of the
+ *	barrier flag because the safepoint signal (or a safepoint) caught
+ *	them between the test and the store as the barrier came on (x86-64)
  */
 struct kgc_heap_stats {
 	size_t sz;
@@ -611,6 +647,7 @@ struct kgc_heap_stats {
 	uint64_t checkmark_errors;
 	uint64_t signals;
 	uint64_t pause_ns[256];
+	uint64_t barrier_restarts;
 };
 
 /**

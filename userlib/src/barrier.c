@@ -45,21 +45,41 @@
  * KGC_DEBUG=nobarrier=1 turns recording off: a deliberately broken
  * collector, which the torture test must catch.
  *
- * Known gap: kgc_store() tests the flag, then stores, and the mark-start
- * handshake is ragged. A thread that read 0 just before the kernel
- * published MARK and is preempted before its store (or interrupted there
- * by the safepoint signal, whose handler acknowledges) stores without
- * shading the old value after other threads have acknowledged, scanned
- * their stacks and started allocating black. An object whose last heap
- * reference it overwrites, and which such a thread had copied into a black
- * object or kept on its scanned stack, is then missed. Go closes this by
- * turning the barrier on with the world stopped and by never preempting
- * inside a barrier sequence. Here it needs a two-step mark start in the
- * kernel (first every thread acknowledges that the barrier is on, only then
- * stacks are scanned and allocation turns black) plus a restartable
- * kgc_store() sequence that the handler rolls back, rseq style.
+ * Turning the barrier on. kgc_store() tests the flag, then stores. A
+ * thread that read 0 just before the kernel published the barrier, and is
+ * preempted or interrupted before its store, must not store unseen after
+ * other threads' stacks were scanned or their allocation turned black: an
+ * object whose last heap reference it overwrites, and which such a thread
+ * had copied onto its scanned stack or into a black object, would be lost.
+ * Go turns the barrier on with the world stopped and never preempts
+ * inside a barrier sequence. kgc does it in two steps: the kernel first
+ * raises a BARRIER handshake in which every thread only acknowledges that
+ * its stores see the barrier on, and scans nothing and allocates nothing
+ * black until all have (kmod/gc.c). A thread that acknowledges at one of
+ * the library's own safepoints is not inside a store. One that
+ * acknowledges from the signal handler may be: kgc_store() (kgc.h) is
+ * therefore a restartable sequence of fixed instructions on x86-64,
+ *
+ *	S:    cmpl $0, (%rcx)		rcx = &kgc_write_barrier_enabled
+ *	S+3:  jne  slow			rel32
+ *	S+9:  movq %rax, (%rdx)		rax = the value, rdx = the slot
+ *
+ * and before acknowledging, the handler moves a context stopped at S+3
+ * with ZF set (the test read 0) or at S+9 back to S (kgc_store_restart()):
+ * the thread tests again when it resumes, and takes the barrier. rseq(2)
+ * aborts a sequence the same way, but would cost a store per kgc_store().
+ * The context the handler gets is the innermost one; a store interrupted
+ * by a handler of the program, inside which the safepoint signal (or a
+ * safepoint the program calls from there) arrives, is in an outer signal
+ * frame on the same stack. The acknowledgement therefore also finds the
+ * signal frames on the thread's stack (a word holding the signal return
+ * trampoline, followed by a plausible ucontext) and moves them back too
+ * (kgc_restart_frames()). Not covered: frames on an alternate signal stack
+ * (the handler itself defers to the next safepoint when it runs on one),
+ * and other architectures, where kgc_store() is plain C.
  */
 #include <string.h>
+#include <ucontext.h>
 
 #include "internal.h"
 
@@ -221,3 +241,139 @@ KGC_EXPORT void kgc_barrier_slow(void **slot, void *val)
 	}
 	barrier_slower(slot, val);
 }
+
+/* ---- restarting an interrupted kgc_store() ---- */
+
+#if defined(__x86_64__) && !defined(KGC_STORE_PLAIN_C)
+#define EFLAGS_ZF	0x40UL
+
+_Static_assert(_Alignof(ucontext_t) <= 16, "frames are 16-byte aligned");
+
+static bool code_is(const unsigned char *p, const unsigned char *want,
+		    size_t n)
+{
+	size_t i;
+
+	/* One byte at a time: stop at the first that differs. */
+	for (i = 0; i < n; i++)
+		if (p[i] != want[i])
+			return false;
+	return true;
+}
+
+/**
+ * kgc_store_restart() - move a context inside kgc_store()'s window back
+ * @ip: the context's instruction pointer; moved back to the test if needed
+ * @rcx: its rcx
+ * @rflags: its rflags
+ *
+ * The window is the test and the jump of a test that read 0: the thread
+ * stopped at the jne with ZF set, or at the store. The code is read only
+ * after rcx matched, and forwards from @ip first: each byte read is one
+ * that the instructions before it imply exists.
+ *
+ * Return: true when @ip was moved.
+ */
+__attribute__((no_sanitize_address))
+bool kgc_store_restart(uint64_t *ip, uint64_t rcx, uint64_t rflags)
+{
+	static const unsigned char test[] = { 0x83, 0x39, 0x00 };
+	static const unsigned char jne[] = { 0x0f, 0x85 };
+	static const unsigned char store[] = { 0x48, 0x89, 0x02 };
+	const unsigned char *p = (const unsigned char *)(uintptr_t)*ip;
+
+	if (rcx != (uintptr_t)kgc_ctl() || !(rflags & EFLAGS_ZF) || !p)
+		return false;
+	if (code_is(p, jne, sizeof(jne)) && code_is(p + 6, store, 3) &&
+	    code_is(p - 3, test, 3)) {
+		*ip -= 3;
+		return true;
+	}
+	if (code_is(p, store, sizeof(store)) && code_is(p - 6, jne, 2) &&
+	    code_is(p - 9, test, 3)) {
+		*ip -= 9;
+		return true;
+	}
+	return false;
+}
+
+/**
+ * kgc_restart_context() - kgc_store_restart() on a signal's ucontext
+ * @ucv: the ucontext_t the handler was given
+ *
+ * Return: true when it was moved.
+ */
+bool kgc_restart_context(void *ucv)
+{
+	ucontext_t *uc = ucv;
+	greg_t *g = uc->uc_mcontext.gregs;
+	uint64_t ip = (uint64_t)g[REG_RIP];
+
+	if (!kgc_store_restart(&ip, (uint64_t)g[REG_RCX],
+			       (uint64_t)g[REG_EFL]))
+		return false;
+	g[REG_RIP] = (greg_t)ip;
+	return true;
+}
+
+/**
+ * kgc_restart_frames() - restart the stores of the signal frames on a stack
+ * @lo: lowest address to search (the caller's frame)
+ * @hi: the top of the stack
+ * @restorer: the signal return trampoline (struct sigaction.sa_restorer),
+ *	which the kernel puts right below each frame's ucontext
+ *
+ * A frame counts when the word after @restorer starts a ucontext whose
+ * stack pointer lies above it (signal frames are pushed below the
+ * interrupted context's stack pointer) and whose instruction pointer is
+ * in a kgc_store() window, rcx and ZF included.
+ *
+ * Return: the number of contexts moved back.
+ */
+__attribute__((no_sanitize_address, noinline))
+unsigned int kgc_restart_frames(uintptr_t lo, uintptr_t hi,
+				uintptr_t restorer)
+{
+	unsigned int n = 0;
+	uintptr_t p;
+
+	if (!restorer)
+		return 0;
+	/* The kernel aligns each frame's ucontext to 16 bytes. */
+	for (p = ROUND_UP(lo + 8, (uintptr_t)16) - 8;
+	     p + 8 + sizeof(ucontext_t) <= hi; p += 16) {
+		ucontext_t *uc;
+
+		if (*(volatile const uintptr_t *)p != restorer)
+			continue;
+		uc = (ucontext_t *)(p + 8);
+		if ((uintptr_t)uc->uc_mcontext.gregs[REG_RSP] <= p)
+			continue;
+		n += kgc_restart_context(uc);
+	}
+	return n;
+}
+#else
+bool kgc_store_restart(uint64_t *ip, uint64_t rcx, uint64_t rflags)
+{
+	(void)ip;
+	(void)rcx;
+	(void)rflags;
+	return false;
+}
+
+bool kgc_restart_context(void *ucv)
+{
+	(void)ucv;
+	return false;
+}
+
+unsigned int kgc_restart_frames(uintptr_t lo, uintptr_t hi,
+				uintptr_t restorer)
+{
+	(void)lo;
+	(void)hi;
+	(void)restorer;
+	return 0;
+}
+#endif

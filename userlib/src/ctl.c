@@ -226,6 +226,7 @@ KGC_EXPORT int kgc_read_stats(struct kgc_heap_stats *st)
 	s.barrier_shaded = c.barrier_shaded;
 	s.handshakes = c.handshakes;
 	s.signal_handshakes = c.signal_handshakes;
+	s.barrier_restarts = c.barrier_restarts;
 	kgc_roots_count(&s.roots, &s.root_bytes);
 
 	/* The limit in effect: the kernel's (its default follows the cgroup). */

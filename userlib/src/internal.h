@@ -251,6 +251,10 @@ struct wbbuf {
 
 size_t wbbuf_filter(uint64_t *ptrs, size_t n, uintptr_t lo, uintptr_t hi);
 int wbbuf_flush(struct kgc_thread *t);
+bool kgc_store_restart(uint64_t *ip, uint64_t rcx, uint64_t rflags);
+bool kgc_restart_context(void *ucv);
+unsigned int kgc_restart_frames(uintptr_t lo, uintptr_t hi,
+				uintptr_t restorer);
 
 /* thread.c */
 

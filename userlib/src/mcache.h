@@ -83,6 +83,7 @@ struct kgc_counters {
 	uint64_t barrier_shaded;
 	uint64_t handshakes;
 	uint64_t signal_handshakes;	/* written by the signal handler only */
+	uint64_t barrier_restarts;	/* at handshakes, handler included */
 };
 
 /* Spans a thread keeps in reserve from batched refills, all classes. */

@@ -3,10 +3,13 @@
  * safepoint.c - meeting the collector: handshakes, stack scans, the
  * safepoint signal handler, gctrace.
  *
- * The collector in kgc.ko raises handshakes: it publishes a phase (MARK at
- * mark start, MARK_TERM at mark termination) and a new epoch in the control
- * area (ctlarea.c), and waits until every attached thread has acknowledged
- * that epoch with KGC_IOC_SAFEPOINT. A thread acknowledges (kgc_ack()):
+ * The collector in kgc.ko raises handshakes: it publishes a phase (BARRIER
+ * then MARK at mark start, MARK_TERM at mark termination) and a new epoch
+ * in the control area (ctlarea.c), and waits until every attached thread
+ * has acknowledged that epoch with KGC_IOC_SAFEPOINT. In a BARRIER
+ * handshake a thread acknowledges only that its stores see the barrier on,
+ * after sending any kgc_store() it was caught in back to its test
+ * (ack_barrier(), barrier.c). In the others it acknowledges (kgc_ack()):
  *
  *  (a) its write-barrier buffer: KGC_IOC_SAFEPOINT, flags 0, the values
  *      (at mark start right after the acknowledgement: the shades are
@@ -326,13 +329,62 @@ static void ack_flush(struct kgc_thread *t, bool handler)
 		shade_chunks(t, t->scanbuf, n, true);
 }
 
+/* The signal return trampoline of our handler's frames (barrier.c). */
+static uintptr_t kgc_sig_restorer;
+
+/* kgc_restart_frames() from a local of this frame to the stack top. */
+__attribute__((noinline))
+static unsigned int restart_frames_from_here(const struct kgc_thread *t)
+{
+	volatile uintptr_t here = 0;
+	unsigned int n;
+
+	n = kgc_restart_frames((uintptr_t)&here, t->stack_hi,
+			       __atomic_load_n(&kgc_sig_restorer,
+					       __ATOMIC_RELAXED));
+	__asm__ volatile("" : : "r"(&here) : "memory");
+	return n;
+}
+
+/*
+ * ack_barrier() - acknowledge barrier handshake @epoch: every store of
+ * this thread from now on sees the barrier on. Any kgc_store() it was
+ * caught in between the test and the store goes back to the test first:
+ * the interrupted context @uc (in the handler, else NULL) and the signal
+ * frames on its stack (see barrier.c). Nothing else: no stack, no buffer.
+ */
+static int ack_barrier(struct kgc_thread *t, uint32_t epoch, void *uc)
+{
+	struct kgc_safepoint sp;
+	unsigned int n = 0;
+	int err;
+
+	if (uc)
+		n += kgc_restart_context(uc);
+	if (on_own_stack(t))
+		n += restart_frames_from_here(t);
+	STAT_ADD(t->mcache.stats.barrier_restarts, n);
+	memset(&sp, 0, sizeof(sp));
+	sp.epoch = epoch;
+	sp.flags = KGC_SP_ACK;
+	err = sp_call(t, &sp, uc != NULL);
+	if (err)
+		return err;
+	t->acked = epoch;
+	if (uc)
+		STAT_INC(t->mcache.stats.signal_handshakes);
+	else
+		STAT_INC(t->mcache.stats.handshakes);
+	return 0;
+}
+
 /*
  * kgc_ack() - acknowledge handshake @epoch of @phase (see the top of this
  * file). @uc is the interrupted context when called from the handler,
  * else NULL. The thread is in a region. Return 0 or -errno.
  */
 static int kgc_ack(struct kgc_thread *t, uint32_t epoch, uint32_t phase,
-		   const void *uc)
+		   void *uc)
 {
 	struct kgc_ctl *ctl = kgc_ctl();
 	uint64_t cycle = __atomic_load_n(&ctl->num_gc, __ATOMIC_RELAXED) + 1;
@@ -344,6 +396,9 @@ static int kgc_ack(struct kgc_thread *t, uint32_t epoch, uint32_t phase,
 	};
 	bool stack = phase == KGC_PHASE_MARK || t->scanned != cycle;
 	int err;
+
+	if (phase == KGC_PHASE_BARRIER)
+		return ack_barrier(t, epoch, uc);
 
 	/*
 	 * (a) the barrier buffer. Its shades are due by mark termination:
@@ -453,6 +508,25 @@ void kgc_run_pending(struct kgc_thread *t)
 static struct sigaction kgc_old_action[_NSIG];
 static bool kgc_handler_installed[_NSIG];
 
+/*
+ * The handshakes pending for the handler: one, or two when its
+ * acknowledgement of a barrier handshake was the last and raised mark start.
+ */
+static void handler_acks(struct kgc_thread *t, void *ucv)
+{
+	struct kgc_ctl *ctl = kgc_ctl();
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		uint32_t epoch = __atomic_load_n(&ctl->epoch, __ATOMIC_ACQUIRE);
+		uint32_t phase = kgc_ctl_phase(ctl);
+
+		if (phase == KGC_PHASE_OFF || epoch == t->acked ||
+		    kgc_ack(t, epoch, phase, ucv) || phase != KGC_PHASE_BARRIER)
+			break;
+	}
+}
+
 static void kgc_sighandler(int sig, siginfo_t *info, void *ucv)
 {
 	struct kgc_thread *t = kgc_curthread;
@@ -466,15 +540,9 @@ static void kgc_sighandler(int sig, siginfo_t *info, void *ucv)
 			/* On an alternate stack: we cannot scan ours. */
 			t->pending = 1;
 		} else {
-			struct kgc_ctl *ctl = kgc_ctl();
-			uint32_t epoch = __atomic_load_n(&ctl->epoch,
-							 __ATOMIC_ACQUIRE);
-			uint32_t phase = kgc_ctl_phase(ctl);
-
 			t->depth = 1;
 			kgc_signal_fence();
-			if (phase != KGC_PHASE_OFF && epoch != t->acked)
-				kgc_ack(t, epoch, phase, ucv);
+			handler_acks(t, ucv);
 			kgc_signal_fence();
 			t->depth = 0;
 		}
@@ -516,6 +584,10 @@ int kgc_install_handler(int signo)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(signo, &sa, &kgc_old_action[signo]))
 		return -errno;
+	/* What the kernel puts below our frames' ucontext (ack_barrier()). */
+	if (!sigaction(signo, NULL, &sa))
+		__atomic_store_n(&kgc_sig_restorer, (uintptr_t)sa.sa_restorer,
+				 __ATOMIC_RELAXED);
 	if (kgc_old_action[signo].sa_sigaction == kgc_sighandler)
 		memset(&kgc_old_action[signo], 0, sizeof(kgc_old_action[signo]));
 	kgc_handler_installed[signo] = true;

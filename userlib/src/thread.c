@@ -374,8 +374,13 @@ KGC_EXPORT void kgc_blocking_end(void)
 		return;
 	if (--t->blocking || !thread_ready(t))
 		return;
+	/*
+	 * Sequentially consistent: the kernel acknowledges a barrier
+	 * handshake for a parked thread, so the phase read below (and by
+	 * every kgc_store() after it) must not be older than the bit.
+	 */
 	__atomic_fetch_and(&kgc_ctl()->slots[t->slot], ~KGC_SLOT_PARKED,
-			   __ATOMIC_RELEASE);
+			   __ATOMIC_SEQ_CST);
 	kgc_enter(t);
 	kgc_safepoint_check(t);
 	kgc_leave(t);

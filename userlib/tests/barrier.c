@@ -9,8 +9,10 @@
  * cycle is over; a store never fails nor changes errno; nobarrier=1 breaks
  * it on purpose.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 
 #include "fake_kernel.h"
 #include "internal.h"
@@ -349,6 +351,177 @@ static void test_nobarrier_is_broken_on_purpose(void)
 	kgc_shutdown();
 }
 
+#if defined(__x86_64__)
+/* A kgc_store() as a program compiles it. */
+__attribute__((noinline)) static void store_fn(void **slot, void *val)
+{
+	kgc_store(slot, val);
+}
+
+/* Its window in store_fn()'s code: the test instruction, or NULL. */
+static const unsigned char *store_window(void)
+{
+	static const unsigned char seq[] = {
+		0x83, 0x39, 0x00,			/* cmpl $0, (%rcx) */
+		0x0f, 0x85, 0, 0, 0, 0,			/* jne rel32 */
+		0x48, 0x89, 0x02,			/* movq %rax, (%rdx) */
+	};
+	const unsigned char *p = (const unsigned char *)(uintptr_t)store_fn;
+	size_t i, k;
+
+	for (i = 0; i < 64; i++) {
+		for (k = 0; k < sizeof(seq); k++)
+			if ((k < 5 || k > 8) && p[i + k] != seq[k])
+				break;
+		if (k == sizeof(seq))
+			return p + i;
+	}
+	return NULL;
+}
+
+/*
+ * A context stopped after a test that read 0 (at the jump with ZF set, or
+ * at the store) goes back to the test; any other does not move.
+ */
+static void test_store_restart(void)
+{
+	const unsigned char *s = store_window();
+	uint64_t ctl = (uintptr_t)kgc_ctl(), base, ip;
+	void *slot = NULL;
+	int x;
+
+	REQUIRE(s != NULL);
+	base = (uintptr_t)s;
+	ip = base + 3;
+	CHECK(kgc_store_restart(&ip, ctl, 0x46));
+	CHECK_EQ(ip, base);
+	ip = base + 9;
+	CHECK(kgc_store_restart(&ip, ctl, 0x246));
+	CHECK_EQ(ip, base);
+	/* The test read 1: the jump goes to the barrier. */
+	ip = base + 3;
+	CHECK(!kgc_store_restart(&ip, ctl, 0x202));
+	CHECK_EQ(ip, base + 3);
+	/* Not yet tested, or stored already. */
+	ip = base;
+	CHECK(!kgc_store_restart(&ip, ctl, 0x46));
+	ip = base + 12;
+	CHECK(!kgc_store_restart(&ip, ctl, 0x46));
+	/* Some other flag word in rcx. */
+	ip = base + 9;
+	CHECK(!kgc_store_restart(&ip, ctl + 8, 0x46));
+	CHECK_EQ(ip, base + 9);
+	/* And the function stores. */
+	store_fn(&slot, &x);
+	CHECK(slot == (void *)&x);
+}
+
+/* Signal frames on a stack: found by the trampoline below their context. */
+static void test_restart_frames(void)
+{
+	static _Alignas(16) uint64_t stack[512];
+	const uintptr_t restorer = 0x7f0000123450;
+	const unsigned char *s = store_window();
+	ucontext_t *uc = (ucontext_t *)&stack[10];
+	greg_t *g = uc->uc_mcontext.gregs;
+	uintptr_t lo = (uintptr_t)stack, hi = (uintptr_t)(stack + 512);
+
+	REQUIRE(s != NULL);
+	REQUIRE(sizeof(*uc) + 80 <= sizeof(stack));
+	memset(stack, 0, sizeof(stack));
+	stack[9] = restorer;
+	g[REG_RSP] = (greg_t)hi;
+	g[REG_RIP] = (greg_t)(uintptr_t)(s + 9);
+	g[REG_RCX] = (greg_t)(uintptr_t)kgc_ctl();
+	g[REG_EFL] = 0x246;
+	CHECK_EQ(kgc_restart_frames(lo, hi, restorer), 1);
+	CHECK_EQ((uintptr_t)g[REG_RIP], (uintptr_t)s);
+	/* Moved back already: nothing more to do. */
+	CHECK_EQ(kgc_restart_frames(lo, hi, restorer), 0);
+	/* Another trampoline, or none known. */
+	g[REG_RIP] = (greg_t)(uintptr_t)(s + 9);
+	CHECK_EQ(kgc_restart_frames(lo, hi, restorer + 16), 0);
+	CHECK_EQ(kgc_restart_frames(lo, hi, 0), 0);
+	/* A context whose stack pointer is below it is not a frame. */
+	g[REG_RSP] = (greg_t)lo;
+	CHECK_EQ(kgc_restart_frames(lo, hi, restorer), 0);
+	CHECK_EQ((uintptr_t)g[REG_RIP], (uintptr_t)(s + 9));
+}
+
+static uint64_t usr1_ip;
+
+/*
+ * A handler of the program, which pretends to have interrupted a
+ * kgc_store() between its test and its store, and gets the safepoint
+ * signal: the acknowledgement must move its frame back to the test.
+ */
+static void usr1_in_window(int sig, siginfo_t *si, void *ucv)
+{
+	greg_t *g = ((ucontext_t *)ucv)->uc_mcontext.gregs;
+	greg_t ip = g[REG_RIP], rcx = g[REG_RCX], efl = g[REG_EFL];
+
+	(void)sig;
+	(void)si;
+	g[REG_RIP] = (greg_t)(uintptr_t)(store_window() + 9);
+	g[REG_RCX] = (greg_t)(uintptr_t)kgc_ctl();
+	g[REG_EFL] = 0x246;
+	raise(SIGURG);
+	usr1_ip = (uint64_t)g[REG_RIP];
+	g[REG_RIP] = ip;
+	g[REG_RCX] = rcx;
+	g[REG_EFL] = efl;
+}
+
+/*
+ * A barrier handshake: the handler acknowledges it with the epoch alone,
+ * and first sends the stores of the signal frames on the stack back.
+ */
+static void test_barrier_ack_restarts_outer_frame(void)
+{
+	struct sigaction sa = { .sa_sigaction = usr1_in_window,
+				.sa_flags = SA_SIGINFO };
+	struct kgc_heap_stats st = { .sz = sizeof(st) };
+	struct kgc_thread *t;
+	uint32_t e;
+
+	REQUIRE_EQ(fake_heap_init(), 0);
+	REQUIRE(kgc_alloc_conservative(64) != NULL);
+	t = kgc_curthread;
+	REQUIRE_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+	fake_sp_reset();
+	e = fake_handshake(KGC_PHASE_BARRIER);
+	raise(SIGUSR1);
+	CHECK_EQ(usr1_ip, (uintptr_t)store_window());
+	CHECK_EQ(t->acked, e);
+	REQUIRE_EQ(fk.nspcalls, 1);
+	CHECK_EQ(fk.spcalls[0].flags, KGC_SP_ACK);
+	CHECK_EQ(fk.spcalls[0].epoch, e);
+	CHECK_EQ(fk.spcalls[0].nptrs, 0);
+	CHECK_EQ(fk.spcalls[0].nspans, 0);
+	REQUIRE_EQ(kgc_read_stats(&st), 0);
+	CHECK_EQ(st.barrier_restarts, 1);
+	CHECK_EQ(st.signal_handshakes, 1);
+	/* The stack is not scanned yet: stores record the new value too. */
+	CHECK(t->scanned != fk.ctl->num_gc + 1);
+	signal(SIGUSR1, SIG_DFL);
+	fake_cycle_done();
+	kgc_shutdown();
+}
+#else
+/* kgc_store() is plain C here: nothing to restart. */
+static void test_store_restart(void)
+{
+}
+
+static void test_restart_frames(void)
+{
+}
+
+static void test_barrier_ack_restarts_outer_frame(void)
+{
+}
+#endif
+
 TAP_MAIN(
 	TAP_CASE(test_filter),
 	TAP_CASE(test_flag_is_the_kernel_phase),
@@ -361,4 +534,7 @@ TAP_MAIN(
 	TAP_CASE(test_store_without_heap),
 	TAP_CASE(test_store_keeps_errno),
 	TAP_CASE(test_nobarrier_is_broken_on_purpose),
+	TAP_CASE(test_store_restart),
+	TAP_CASE(test_restart_frames),
+	TAP_CASE(test_barrier_ack_restarts_outer_frame),
 )
