@@ -595,6 +595,35 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 	spin_unlock(&gc->lock);
 	if (ack && !t)
 		return -EPERM;
+
+	/*
+	 * A barrier acknowledgment takes nothing but the epoch, unless it is
+	 * the last and raises mark start: then the stack and span marks it
+	 * may carry (the whole stack, in this one call) are the thread's
+	 * mark-start acknowledgment, made after every barrier was on. A
+	 * thread alone saves a round this way.
+	 */
+	if (ack && phase == KGC_PHASE_BARRIER && sp->epoch == epoch) {
+		bool raised = false;
+
+		spin_lock(&gc->lock);
+		if (gc->epoch == epoch)
+			raised = kgc_gc_acked(gc, t, epoch);
+		phase = gc->phase;
+		epoch = gc->epoch;
+		spin_unlock(&gc->lock);
+		wake_up(&gc->hs_wait);
+		if (raised)
+			wake_up_all(&gc->done_wait);
+		if (stack && !raised) {
+			sp->phase = phase;
+			return 0;
+		}
+		if (stack)
+			sp->epoch = epoch;
+		else
+			ack = false;
+	}
 	ack = ack && sp->epoch == epoch && phase != KGC_PHASE_OFF;
 
 	if (ack && sp->nspans && phase == KGC_PHASE_MARK) {

@@ -478,6 +478,46 @@ TEST_F(gc, mark_start_waits_for_the_barrier)
 }
 
 /*
+ * The acknowledgment that completes the barrier handshake may carry the
+ * thread's whole stack: it then acknowledges mark start too (the epoch
+ * comes back one higher) and the words are its stack scan.
+ */
+TEST_F(gc, last_barrier_ack_carries_the_stack)
+{
+	struct kgc_safepoint sp = { .flags = KGC_SP_ACK | KGC_SP_STACK };
+	uint64_t *a, word;
+	pthread_t th;
+	void *ret;
+	__u32 e;
+	int i;
+
+	DEV_REQUIRED();
+	a = obj_new(self);
+	obj_new(self);
+	reload(self, _metadata);
+	ASSERT_EQ(0, pthread_create(&th, NULL, gc_runner, &self->fd));
+	for (i = 0; i < 2000 && self->ctl->phase == KGC_PHASE_OFF; i++)
+		usleep(1000);
+	ASSERT_EQ(KGC_PHASE_BARRIER, self->ctl->phase);
+	e = self->ctl->epoch;
+	word = (uintptr_t)a;
+	sp.epoch = e;
+	sp.ptrs = (uintptr_t)&word;
+	sp.nptrs = 1;
+	ASSERT_EQ(0, kgc_ioctl(self->fd, KGC_IOC_SAFEPOINT, &sp));
+	ASSERT_EQ(e + 1, sp.epoch);
+	ASSERT_NE(KGC_PHASE_BARRIER, sp.phase);
+	/* No other acknowledgment of mark start: on to termination. */
+	ASSERT_EQ(0, ack_phase(self->ctl, self->fd, KGC_PHASE_MARK_TERM,
+			       KGC_SP_ACK));
+	ASSERT_EQ(0, pthread_join(th, &ret));
+	ASSERT_EQ(NULL, ret);
+	reload(self, _metadata);
+	EXPECT_EQ(1, live(self, 0));	/* the stack word */
+	EXPECT_EQ(0, live(self, 1));
+}
+
+/*
  * Mark termination waits for the threads: one that acknowledged mark start
  * and then stays out of the kernel is not signalled when marking runs out
  * of work. Its next refill raises mark termination, from the kernel call

@@ -424,7 +424,11 @@ struct kgc_thread_attach {
 /**
  * struct kgc_safepoint - KGC_IOC_SAFEPOINT: shade pointers, acknowledge
  * @epoch: in: with KGC_SP_ACK, the handshake acknowledged (struct
- *	kgc_ctl.epoch as the thread read it); a stale epoch is ignored
+ *	kgc_ctl.epoch as the thread read it); a stale epoch is ignored.
+ *	out: the last handshake the call acknowledged: a barrier
+ *	acknowledgment that is the last one raises mark start, and when it
+ *	carries KGC_SP_STACK (the whole stack) and the span marks, it
+ *	acknowledges mark start too, and @epoch comes back one higher
  * @flags: in: KGC_SP_*
  * @ptrs: in: user pointer to @nptrs candidate pointers (stack and register
  *	words, write barrier buffer); each is checked against the heap

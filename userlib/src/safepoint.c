@@ -347,23 +347,32 @@ static unsigned int restart_frames_from_here(const struct kgc_thread *t)
 }
 
 /*
- * ack_barrier() - acknowledge barrier handshake @epoch: every store of
- * this thread from now on sees the barrier on. Any kgc_store() it was
- * caught in between the test and the store goes back to the test first:
- * the interrupted context @uc (in the handler, else NULL) and the signal
- * frames on its stack (see barrier.c). Nothing else: no stack, no buffer.
+ * Before a barrier acknowledgment: any kgc_store() this thread was caught
+ * in between the test and the store goes back to the test, the
+ * interrupted context @uc (in the handler, else NULL) and the signal
+ * frames on its stack (see barrier.c).
  */
-static int ack_barrier(struct kgc_thread *t, uint32_t epoch, void *uc)
+static void restart_stores(struct kgc_thread *t, void *uc)
 {
-	struct kgc_safepoint sp;
 	unsigned int n = 0;
-	int err;
 
 	if (uc)
 		n += kgc_restart_context(uc);
 	if (on_own_stack(t))
 		n += restart_frames_from_here(t);
 	STAT_ADD(t->mcache.stats.barrier_restarts, n);
+}
+
+/*
+ * ack_barrier() - acknowledge barrier handshake @epoch: every store of
+ * this thread from now on sees the barrier on (restart_stores() first).
+ * Nothing else: no stack, no buffer.
+ */
+static int ack_barrier(struct kgc_thread *t, uint32_t epoch, void *uc)
+{
+	struct kgc_safepoint sp;
+	int err;
+
 	memset(&sp, 0, sizeof(sp));
 	sp.epoch = epoch;
 	sp.flags = KGC_SP_ACK;
@@ -382,6 +391,13 @@ static int ack_barrier(struct kgc_thread *t, uint32_t epoch, void *uc)
  * kgc_ack() - acknowledge handshake @epoch of @phase (see the top of this
  * file). @uc is the interrupted context when called from the handler,
  * else NULL. The thread is in a region. Return 0 or -errno.
+ *
+ * A barrier handshake: when the thread is the only one attached, its
+ * acknowledgment will be the last, which raises mark start in the kernel;
+ * it then carries the mark-start acknowledgment too (the whole stack in
+ * one call, and the span marks), and the kernel takes both (@epoch comes
+ * back one higher). Else, or if the stack does not fit one call, it
+ * acknowledges the barrier alone.
  */
 static int kgc_ack(struct kgc_thread *t, uint32_t epoch, uint32_t phase,
 		   void *uc)
@@ -394,11 +410,18 @@ static int kgc_ack(struct kgc_thread *t, uint32_t epoch, uint32_t phase,
 		.t = t, .buf = t->scanbuf, .cap = KGC_SCANBUF_WORDS,
 		.flush = scan_send_chunk, .handler = handler,
 	};
-	bool stack = phase == KGC_PHASE_MARK || t->scanned != cycle;
+	bool barrier = phase == KGC_PHASE_BARRIER;
+	bool stack;
 	int err;
 
-	if (phase == KGC_PHASE_BARRIER)
-		return ack_barrier(t, epoch, uc);
+	if (barrier) {
+		restart_stores(t, uc);
+		if (__atomic_load_n(&kgc_heap.nthreads, __ATOMIC_RELAXED) != 1)
+			return ack_barrier(t, epoch, uc);
+		s.flush = NULL;		/* one call, or E2BIG */
+		phase = KGC_PHASE_MARK;
+	}
+	stack = phase == KGC_PHASE_MARK || t->scanned != cycle;
 
 	/*
 	 * (a) the barrier buffer. Its shades are due by mark termination:
@@ -417,6 +440,8 @@ static int kgc_ack(struct kgc_thread *t, uint32_t epoch, uint32_t phase,
 		} else {
 			scan_own_stack(&s);
 		}
+		if (s.err && barrier)
+			return ack_barrier(t, epoch, uc);
 		if (s.err)
 			return s.err;
 	}
@@ -438,6 +463,16 @@ static int kgc_ack(struct kgc_thread *t, uint32_t epoch, uint32_t phase,
 	err = sp_call(t, &sp, handler);
 	if (err)
 		return err;
+	if (barrier && sp.epoch == epoch) {
+		/* Not the last after all: the barrier only. */
+		t->acked = epoch;
+		if (handler)
+			STAT_INC(t->mcache.stats.signal_handshakes);
+		else
+			STAT_INC(t->mcache.stats.handshakes);
+		return 0;
+	}
+	epoch = sp.epoch;
 	if (phase == KGC_PHASE_MARK_TERM && sp.phase == KGC_PHASE_OFF) {
 		/* Released: the heap as the pause ended, for gctrace. */
 		uint64_t n = __atomic_load_n(&ctl->num_gc, __ATOMIC_ACQUIRE);

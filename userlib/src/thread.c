@@ -60,7 +60,8 @@ static void thread_link(struct kgc_thread *t)
 	if (t->next)
 		t->next->prev = t;
 	kgc_heap.threads = t;
-	kgc_heap.nthreads++;
+	/* Read without the lock by kgc_ack(), as a hint. */
+	__atomic_fetch_add(&kgc_heap.nthreads, 1, __ATOMIC_RELAXED);
 	t->gen = kgc_heap.gen;
 	__atomic_store_n(&t->attached, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->wbbuf.limit,
@@ -79,7 +80,7 @@ static void thread_unlink(struct kgc_thread *t)
 		t->next->prev = t->prev;
 	t->next = NULL;
 	t->prev = NULL;
-	kgc_heap.nthreads--;
+	__atomic_fetch_sub(&kgc_heap.nthreads, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->wbbuf.limit, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->attached, 0, __ATOMIC_RELAXED);
 }

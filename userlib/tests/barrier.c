@@ -473,8 +473,9 @@ static void usr1_in_window(int sig, siginfo_t *si, void *ucv)
 }
 
 /*
- * A barrier handshake: the handler acknowledges it with the epoch alone,
- * and first sends the stores of the signal frames on the stack back.
+ * A barrier handshake, in the handler of the only thread: it first sends
+ * the stores of the signal frames on the stack back, then acknowledges
+ * the barrier and, being the last, mark start with it, in one call.
  */
 static void test_barrier_ack_restarts_outer_frame(void)
 {
@@ -492,17 +493,16 @@ static void test_barrier_ack_restarts_outer_frame(void)
 	e = fake_handshake(KGC_PHASE_BARRIER);
 	raise(SIGUSR1);
 	CHECK_EQ(usr1_ip, (uintptr_t)store_window());
-	CHECK_EQ(t->acked, e);
 	REQUIRE_EQ(fk.nspcalls, 1);
-	CHECK_EQ(fk.spcalls[0].flags, KGC_SP_ACK);
+	CHECK_EQ(fk.spcalls[0].flags, KGC_SP_ACK | KGC_SP_STACK);
 	CHECK_EQ(fk.spcalls[0].epoch, e);
-	CHECK_EQ(fk.spcalls[0].nptrs, 0);
-	CHECK_EQ(fk.spcalls[0].nspans, 0);
+	CHECK(fk.spcalls[0].nspans >= 1);
+	CHECK_EQ(fk.ctl->phase, KGC_PHASE_MARK);
+	CHECK_EQ(t->acked, e + 1);
+	CHECK_EQ(t->scanned, fk.ctl->num_gc + 1);
 	REQUIRE_EQ(kgc_read_stats(&st), 0);
 	CHECK_EQ(st.barrier_restarts, 1);
 	CHECK_EQ(st.signal_handshakes, 1);
-	/* The stack is not scanned yet: stores record the new value too. */
-	CHECK(t->scanned != fk.ctl->num_gc + 1);
 	signal(SIGUSR1, SIG_DFL);
 	fake_cycle_done();
 	kgc_shutdown();
@@ -522,6 +522,52 @@ static void test_barrier_ack_restarts_outer_frame(void)
 }
 #endif
 
+static pthread_barrier_t two;
+
+static void *second_thread(void *arg)
+{
+	(void)arg;
+	kgc_thread_attach();
+	pthread_barrier_wait(&two);	/* attached */
+	pthread_barrier_wait(&two);	/* the test is done */
+	return NULL;
+}
+
+/*
+ * With another thread attached, a barrier acknowledgment is the epoch
+ * alone: no stack, no span marks, and the stack stays grey.
+ */
+static void test_barrier_ack_with_two_threads(void)
+{
+	struct kgc_thread *t;
+	pthread_t th;
+	uint32_t e;
+
+	REQUIRE_EQ(fake_heap_init(), 0);
+	REQUIRE(kgc_alloc_conservative(64) != NULL);
+	t = kgc_curthread;
+	pthread_barrier_init(&two, NULL, 2);
+	REQUIRE_EQ(pthread_create(&th, NULL, second_thread, NULL), 0);
+	pthread_barrier_wait(&two);
+	REQUIRE_EQ(fake_threads_attached(), 2);
+	fake_sp_reset();
+	e = fake_handshake(KGC_PHASE_BARRIER);
+	kgc_safepoint();
+	REQUIRE_EQ(fk.nspcalls, 1);
+	CHECK_EQ(fk.spcalls[0].flags, KGC_SP_ACK);
+	CHECK_EQ(fk.spcalls[0].epoch, e);
+	CHECK_EQ(fk.spcalls[0].nptrs, 0);
+	CHECK_EQ(fk.spcalls[0].nspans, 0);
+	CHECK_EQ(t->acked, e);
+	CHECK_EQ(fk.ctl->phase, KGC_PHASE_BARRIER);
+	CHECK(t->scanned != fk.ctl->num_gc + 1);
+	pthread_barrier_wait(&two);
+	pthread_join(th, NULL);
+	pthread_barrier_destroy(&two);
+	fake_cycle_done();
+	kgc_shutdown();
+}
+
 TAP_MAIN(
 	TAP_CASE(test_filter),
 	TAP_CASE(test_flag_is_the_kernel_phase),
@@ -537,4 +583,5 @@ TAP_MAIN(
 	TAP_CASE(test_store_restart),
 	TAP_CASE(test_restart_frames),
 	TAP_CASE(test_barrier_ack_restarts_outer_frame),
+	TAP_CASE(test_barrier_ack_with_two_threads),
 )

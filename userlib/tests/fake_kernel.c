@@ -425,13 +425,22 @@ static struct fake_thread *fake_current(void)
 	return NULL;
 }
 
-unsigned int fake_threads_attached(void)
+/* Threads attached now. Caller holds fk.lock. */
+static unsigned int threads_attached(void)
 {
 	unsigned int i, n = 0;
 
-	pthread_mutex_lock(&fk.lock);
 	for (i = 0; i < FAKE_MAX_THREADS; i++)
 		n += fk.threads[i].live;
+	return n;
+}
+
+unsigned int fake_threads_attached(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&fk.lock);
+	n = threads_attached();
 	pthread_mutex_unlock(&fk.lock);
 	return n;
 }
@@ -504,8 +513,21 @@ static int fake_safepoint(struct kgc_safepoint *sp)
 			       sp->nspans * sizeof(struct kgc_span_mark));
 	}
 	fk.nspcalls++;
+	/*
+	 * The only thread's barrier acknowledgment is the last: mark start
+	 * is raised, and with the stack it is acknowledged too (kmod/gc.c).
+	 */
+	if ((sp->flags & KGC_SP_ACK) && fk.ctl && sp->epoch == fk.ctl->epoch &&
+	    fk.ctl->phase == KGC_PHASE_BARRIER && threads_attached() == 1) {
+		t->acked = sp->epoch;
+		fake_handshake(KGC_PHASE_MARK);
+		if (!(sp->flags & KGC_SP_STACK))
+			goto out;
+		sp->epoch = fk.ctl->epoch;
+	}
 	if ((sp->flags & KGC_SP_ACK) && fk.ctl && sp->epoch == fk.ctl->epoch)
 		t->acked = sp->epoch;
+out:
 	sp->phase = fk.ctl ? fk.ctl->phase : 0;
 	return 0;
 }
