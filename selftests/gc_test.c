@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "kselftest_harness.h"
+#include "kgc_param_util.h"
 #include "kgc_test_util.h"
 
 #define HEAP_LEN	KGC_ARENA_SIZE
@@ -60,50 +61,14 @@ FIXTURE_SETUP(gc)
 	self->next = 0;
 }
 
-/* The module parameter a test changed, and its value before. */
-static const char *saved_param;
-static char saved_value[32];
-
-/* Write @value to kgc's module parameter @name, keeping the old value. */
-static int param_set(const char *name, const char *value)
-{
-	char path[128];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/module/kgc/parameters/%s", name);
-	fd = open(path, O_RDWR);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, saved_value, sizeof(saved_value) - 1);
-	if (n <= 0 || pwrite(fd, value, strlen(value), 0) < 0) {
-		close(fd);
-		return -EIO;
-	}
-	saved_value[n] = 0;
-	saved_param = name;
-	close(fd);
-	return 0;
-}
+/* The module parameter a test changed (at most one per test). */
+static struct kgc_param param;
 
 FIXTURE_TEARDOWN(gc)
 {
-	char path[128];
-	int fd;
-
 	if (self->fd >= 0)
 		close(self->fd);
-	if (!saved_param)
-		return;
-	snprintf(path, sizeof(path), "/sys/module/kgc/parameters/%s",
-		 saved_param);
-	fd = open(path, O_WRONLY);
-	if (fd >= 0) {
-		if (write(fd, saved_value, strlen(saved_value)) < 0)
-			perror(path);
-		close(fd);
-	}
-	saved_param = NULL;
+	kgc_param_restore(&param);
 }
 
 /* Allocate an object (32 bytes: size class 3) whose word 0 is a pointer. */
@@ -533,7 +498,7 @@ TEST_F(gc, mark_termination_waits_for_a_safepoint)
 	int i;
 
 	DEV_REQUIRED();
-	ASSERT_EQ(0, param_set("term_defer_ms", "60000"));
+	ASSERT_EQ(0, kgc_param_set(&param, "term_defer_ms", "60000"));
 	/* Signals are answered: a collector that signals does not hang. */
 	sig_fd = self->fd;
 	sig_ctl = self->ctl;

@@ -58,6 +58,7 @@
 
 #include "kselftest_harness.h"
 #include "kgc_lib_util.h"
+#include "kgc_param_util.h"
 
 #define MAX_THREADS	8
 #define NGLOBAL		16	/* global roots per worker */
@@ -1250,31 +1251,18 @@ TEST_F_TIMEOUT(torture, checkmark, 300)
  */
 TEST_F_TIMEOUT(torture, parallel_mark_workers, 300)
 {
-	const char *param = "/sys/module/kgc/parameters/mark_workers";
 	const struct torture_cfg c = {
 		.threads = 4, .min_cycles = 10, .max_seconds = 40,
 		.debug = KGC_DEBUG_CHECKMARK | KGC_DEBUG_POISON, .gogc = 10,
 	};
+	struct kgc_param param = { 0 };
 	struct torture_result r;
-	char old[16] = "1";
-	FILE *f;
 	int ret;
 
 	HEAP_REQUIRED();
-	f = fopen(param, "r+");
-	ASSERT_NE(NULL, f);
-	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
-	fclose(f);
-	f = fopen(param, "w");
-	ASSERT_NE(NULL, f);
-	fputs("4", f);
-	ASSERT_EQ(0, fclose(f));
+	ASSERT_EQ(0, kgc_param_set(&param, "mark_workers", "4"));
 	ret = torture(&c, &r);
-	f = fopen(param, "w");
-	if (f) {
-		fputs(old, f);
-		fclose(f);
-	}
+	kgc_param_restore(&param);
 	ASSERT_EQ(0, ret) TH_LOG("%s", r.msg);
 	report("parallel", &r);
 	ASSERT_EQ(0, r.failed) TH_LOG("%s", r.msg);
