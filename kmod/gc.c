@@ -1235,7 +1235,6 @@ static void kgc_gc_terminate(struct kgc_gc *gc, struct kgc_marker *w,
 	if (by_thread)
 		gc->assist_ns += current->se.sum_exec_runtime - cpu0;
 	gc->phase = KGC_PHASE_OFF;
-	gc->released = gc->epoch;
 	gc->last_gc_ns = kgc_now();
 	t0 = gc->hs_start_ns;	/* the pause runs from the request */
 	cyc->pause_term_ns = gc->last_gc_ns - t0;
@@ -1252,6 +1251,8 @@ static void kgc_gc_terminate(struct kgc_gc *gc, struct kgc_marker *w,
 	cyc->threads = gc->nthreads;
 	cyc->signals = gc->signals;
 	kgc_gc_publish(gc);
+	/* Last: a marker that sees it reads the cycle record written above. */
+	smp_store_release(&gc->released, gc->epoch);
 	spin_unlock(&gc->lock);
 	up_write(&gc->shade_sem);
 	wake_up_all(&gc->release_wait);
@@ -1260,6 +1261,13 @@ static void kgc_gc_terminate(struct kgc_gc *gc, struct kgc_marker *w,
 			    cyc->threads, cyc->signals);
 	trace_kgc_gc_end(task_tgid_nr(gc->owner), cyc->num, marked,
 			 cyc->next_goal, cyc->pause_term_ns);
+}
+
+/* Whether a thread ended marking, releasing @epoch, and wrote @gc->cyc. */
+static bool kgc_gc_released(struct kgc_gc *gc, u32 epoch)
+{
+	/* Pairs with the release in kgc_gc_terminate(). */
+	return smp_load_acquire(&gc->released) == epoch;
 }
 
 static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
@@ -1340,11 +1348,7 @@ static void kgc_gc_cycle(struct kgc_gc *gc, struct kgc_marker *w, u32 reason)
 	if (kgc_gc_term_claim(gc, false))
 		kgc_gc_terminate(gc, w, false);
 	else
-		wait_event(gc->release_wait,
-			   READ_ONCE(gc->released) == epoch);
-	/* What the terminating thread wrote into @cyc, under the lock. */
-	spin_lock(&gc->lock);
-	spin_unlock(&gc->lock);
+		wait_event(gc->release_wait, kgc_gc_released(gc, epoch));
 
 	/* 5. Sweep in the background (refills sweep on demand meanwhile). */
 	kgc_sweep_all(h);

@@ -112,7 +112,8 @@ struct kgc_root {
  * @marker_w: the marker's own marker state (idle during mark termination)
  * @run_waiters: KGC_GC_RUN callers waiting for a cycle (they want it
  *	finished: mark termination is not deferred while there are any)
- * @released: last mark-termination epoch whose threads were released
+ * @released: last mark-termination epoch whose threads were released;
+ *	stored with release semantics after the cycle record is complete
  * @threads: attached threads
  * @nthreads: their number
  * @slots: used slots of struct kgc_ctl.slots
