@@ -363,6 +363,16 @@ static void restart_stores(struct kgc_thread *t, void *uc)
 	STAT_ADD(t->mcache.stats.barrier_restarts, n);
 }
 
+/* @t acknowledged @epoch: remember it, and count it where it was made. */
+static void acked(struct kgc_thread *t, uint32_t epoch, bool handler)
+{
+	t->acked = epoch;
+	if (handler)
+		STAT_INC(t->mcache.stats.signal_handshakes);
+	else
+		STAT_INC(t->mcache.stats.handshakes);
+}
+
 /*
  * ack_barrier() - acknowledge barrier handshake @epoch: every store of
  * this thread from now on sees the barrier on (restart_stores() first).
@@ -377,14 +387,9 @@ static int ack_barrier(struct kgc_thread *t, uint32_t epoch, void *uc)
 	sp.epoch = epoch;
 	sp.flags = KGC_SP_ACK;
 	err = sp_call(t, &sp, uc != NULL);
-	if (err)
-		return err;
-	t->acked = epoch;
-	if (uc)
-		STAT_INC(t->mcache.stats.signal_handshakes);
-	else
-		STAT_INC(t->mcache.stats.handshakes);
-	return 0;
+	if (!err)
+		acked(t, epoch, uc != NULL);
+	return err;
 }
 
 /*
@@ -465,11 +470,7 @@ static int kgc_ack(struct kgc_thread *t, uint32_t epoch, uint32_t phase,
 		return err;
 	if (barrier && sp.epoch == epoch) {
 		/* Not the last after all: the barrier only. */
-		t->acked = epoch;
-		if (handler)
-			STAT_INC(t->mcache.stats.signal_handshakes);
-		else
-			STAT_INC(t->mcache.stats.handshakes);
+		acked(t, epoch, handler);
 		return 0;
 	}
 	epoch = sp.epoch;
@@ -487,13 +488,9 @@ static int kgc_ack(struct kgc_thread *t, uint32_t epoch, uint32_t phase,
 					 n, __ATOMIC_RELEASE);
 		}
 	}
-	t->acked = epoch;
+	acked(t, epoch, handler);
 	if (stack)
 		t->scanned = cycle;
-	if (handler)
-		STAT_INC(t->mcache.stats.signal_handshakes);
-	else
-		STAT_INC(t->mcache.stats.handshakes);
 	if (phase == KGC_PHASE_MARK)
 		ack_flush(t, handler);
 	return 0;
