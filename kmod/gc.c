@@ -541,6 +541,28 @@ static int kgc_gc_span_marks(struct kgc_gc *gc, u64 uptr, u32 n)
 }
 
 /*
+ * @t acknowledges handshake @epoch, if it is still the current one, and
+ * wakes whoever waits for that. Caller does not hold gc->lock. Returns the
+ * phase of the handshake acknowledged, KGC_PHASE_OFF when it was stale.
+ */
+static u32 kgc_gc_ack(struct kgc_gc *gc, struct kgc_thread *t, u32 epoch)
+{
+	u32 phase = KGC_PHASE_OFF;
+	bool raised = false;
+
+	spin_lock(&gc->lock);
+	if (gc->epoch == epoch && gc->phase != KGC_PHASE_OFF) {
+		phase = gc->phase;
+		raised = kgc_gc_acked(gc, t, epoch);
+	}
+	spin_unlock(&gc->lock);
+	wake_up(&gc->hs_wait);
+	if (raised)
+		wake_up_all(&gc->done_wait);
+	return phase;
+}
+
+/*
  * A thread came into the kernel on its own while mark termination waits to
  * be raised: raise it from here, so that the thread acknowledges it at its
  * next safepoint check, on its way back to user space, and the marker
@@ -597,25 +619,20 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 		return -EPERM;
 
 	/*
-	 * A barrier acknowledgment takes nothing but the epoch, unless it is
-	 * the last and raises mark start: then the stack and span marks it
-	 * may carry (the whole stack, in this one call) are the thread's
-	 * mark-start acknowledgment, made after every barrier was on. A
-	 * thread alone saves a round this way.
+	 * A barrier acknowledgment takes nothing but the epoch, unless mark
+	 * start is raised by then (by this one, the last, or meanwhile):
+	 * then the stack and span marks it may carry (the whole stack, in
+	 * this one call) are the thread's mark-start acknowledgment, made
+	 * after every barrier was on. A thread alone saves a round this way.
 	 */
 	if (ack && phase == KGC_PHASE_BARRIER && sp->epoch == epoch) {
-		bool raised = false;
-
+		kgc_gc_ack(gc, t, epoch);
 		spin_lock(&gc->lock);
-		if (gc->epoch == epoch)
-			raised = kgc_gc_acked(gc, t, epoch);
 		phase = gc->phase;
 		epoch = gc->epoch;
 		spin_unlock(&gc->lock);
-		wake_up(&gc->hs_wait);
-		if (raised)
-			wake_up_all(&gc->done_wait);
-		if (stack && !raised) {
+		/* Still the barrier's: the others have not all come. */
+		if (stack && epoch == sp->epoch) {
 			sp->phase = phase;
 			return 0;
 		}
@@ -673,17 +690,7 @@ int kgc_gc_safepoint(struct kgc_gc *gc, struct kgc_safepoint *sp)
 	}
 
 	if (ack) {
-		bool raised = false;
-
-		spin_lock(&gc->lock);
-		if (gc->epoch == sp->epoch && gc->phase != KGC_PHASE_OFF) {
-			raised = kgc_gc_acked(gc, t, sp->epoch);
-			term = gc->phase == KGC_PHASE_MARK_TERM;
-		}
-		spin_unlock(&gc->lock);
-		wake_up(&gc->hs_wait);
-		if (raised)
-			wake_up_all(&gc->done_wait);
+		term = kgc_gc_ack(gc, t, sp->epoch) == KGC_PHASE_MARK_TERM;
 		if (term && kgc_gc_term_claim(gc, true))
 			kgc_gc_terminate(gc, &t->w, true);
 		else if (term && wait_event_killable(gc->release_wait,
@@ -1732,7 +1739,6 @@ static bool kgc_gc_parked_due(struct kgc_gc *gc, struct kgc_thread *t)
  */
 static void kgc_gc_parked_ack(struct kgc_gc *gc, struct kgc_thread *t)
 {
-	bool raised = false;
 	u32 epoch;
 	u64 cycle;
 
@@ -1750,13 +1756,7 @@ static void kgc_gc_parked_ack(struct kgc_gc *gc, struct kgc_thread *t)
 	}
 	up_read(&gc->shade_sem);
 	kgc_marker_flush(&t->w);
-	spin_lock(&gc->lock);
-	if (gc->epoch == epoch)
-		raised = kgc_gc_acked(gc, t, epoch);
-	spin_unlock(&gc->lock);
-	wake_up(&gc->hs_wait);
-	if (raised)
-		wake_up_all(&gc->done_wait);
+	kgc_gc_ack(gc, t, epoch);
 }
 
 /* KGC_GC_RUN: park with the caller's stack words and wait for a cycle. */
