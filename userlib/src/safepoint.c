@@ -496,16 +496,14 @@ static int kgc_ack(struct kgc_thread *t, uint32_t epoch, uint32_t phase,
 	return 0;
 }
 
-/**
- * kgc_safepoint_run() - acknowledge every handshake pending for @t
- * @t: the calling thread, attached, in a region, holding no lock
- *
- * errno is preserved.
+/*
+ * Acknowledge the handshakes pending for @t, at a safepoint (@uc NULL:
+ * every one) or in the signal handler (@uc the interrupted context: one,
+ * and the mark start that its barrier acknowledgment raised).
  */
-void kgc_safepoint_run(struct kgc_thread *t)
+static void ack_pending(struct kgc_thread *t, void *uc)
 {
 	struct kgc_ctl *ctl = kgc_ctl();
-	int saved_errno = errno;
 
 	for (;;) {
 		uint32_t epoch = __atomic_load_n(&ctl->epoch, __ATOMIC_ACQUIRE);
@@ -514,9 +512,24 @@ void kgc_safepoint_run(struct kgc_thread *t)
 		if (phase == KGC_PHASE_OFF || epoch == t->acked ||
 		    !__atomic_load_n(&t->attached, __ATOMIC_RELAXED))
 			break;
-		if (kgc_ack(t, epoch, phase, NULL))
+		if (kgc_ack(t, epoch, phase, uc))
 			break;	/* the kernel said no: try at the next one */
+		if (uc && phase != KGC_PHASE_BARRIER)
+			break;
 	}
+}
+
+/**
+ * kgc_safepoint_run() - acknowledge every handshake pending for @t
+ * @t: the calling thread, attached, in a region, holding no lock
+ *
+ * errno is preserved.
+ */
+void kgc_safepoint_run(struct kgc_thread *t)
+{
+	int saved_errno = errno;
+
+	ack_pending(t, NULL);
 	errno = saved_errno;
 }
 
@@ -540,25 +553,6 @@ void kgc_run_pending(struct kgc_thread *t)
 static struct sigaction kgc_old_action[_NSIG];
 static bool kgc_handler_installed[_NSIG];
 
-/*
- * The handshakes pending for the handler: one, or two when its
- * acknowledgement of a barrier handshake was the last and raised mark start.
- */
-static void handler_acks(struct kgc_thread *t, void *ucv)
-{
-	struct kgc_ctl *ctl = kgc_ctl();
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		uint32_t epoch = __atomic_load_n(&ctl->epoch, __ATOMIC_ACQUIRE);
-		uint32_t phase = kgc_ctl_phase(ctl);
-
-		if (phase == KGC_PHASE_OFF || epoch == t->acked ||
-		    kgc_ack(t, epoch, phase, ucv) || phase != KGC_PHASE_BARRIER)
-			break;
-	}
-}
-
 static void kgc_sighandler(int sig, siginfo_t *info, void *ucv)
 {
 	struct kgc_thread *t = kgc_curthread;
@@ -574,7 +568,7 @@ static void kgc_sighandler(int sig, siginfo_t *info, void *ucv)
 		} else {
 			t->depth = 1;
 			kgc_signal_fence();
-			handler_acks(t, ucv);
+			ack_pending(t, ucv);
 			kgc_signal_fence();
 			t->depth = 0;
 		}
